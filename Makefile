@@ -1,0 +1,46 @@
+# Petaport: two commands. `make run` serves the platform; `make test` runs the whole suite.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint typecheck imports unit system-deps postgres bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## make run: install, migrate the embedded SQLite database, seed a demo centre, serve on 127.0.0.1
+run: $(STAMP)
+	$(BIN)/petaport serve
+
+## make test: install what the tests need, start PostgreSQL if absent, lint, type-check, test
+test: $(STAMP) system-deps postgres lint typecheck imports
+	PETAPORT_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest
+
+system-deps:
+	@scripts/system-deps.sh
+
+postgres:
+	@scripts/ensure-postgres.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+imports: $(STAMP)
+	$(BIN)/lint-imports
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit
+
+bench: $(STAMP) postgres
+	$(BIN)/python bench/submit.py
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache

@@ -1,0 +1,5 @@
+"""``python -m petaport``: the CLI."""
+
+from petaport.cli.main import app
+
+app()

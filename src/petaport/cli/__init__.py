@@ -1,0 +1,1 @@
+"""The ``petaport`` command line: Typer + Rich over ``petaport.client``."""

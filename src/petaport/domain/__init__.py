@@ -1,0 +1,1 @@
+"""Pure domain model: identifiers, tenancy, jobs, inventory and errors. Standard library only."""

@@ -1,0 +1,172 @@
+"""EASY backfill: the top blocked job gets a reservation; later jobs start only if they cannot
+delay it.
+
+``reserve`` projects the free capacity of the blocked job's nodes forward, releasing running
+jobs (and jobs started earlier in this cycle) at their expected ends, until the job fits: that
+instant is the *shadow time*, and the best-fit nodes that hold it then are reserved. What each
+reserved node can spare to longer work is its *slack*: projected free at the shadow time minus
+the reserved job's need. Work whose end is unknown never releases anything, so when too much
+is unknown there is no reservation and the queue is served greedily (the foundation's rule).
+
+``admit`` lets a later job start if it ends by the shadow time, or if what it takes on
+reserved nodes fits in their slack (else it is placed away from the nodes it would crowd).
+With walltimes as ends, this never delays the reserved job; with predictions, only a job that
+outlives its prediction can. GPU shares of fractional jobs are never counted on as released.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+from petaport.domain.jobs import Allocation
+from petaport.scheduler.cycle import Cycle, Reserved
+from petaport.scheduler.placement import Plan, find
+from petaport.scheduler.snapshot import MILLI, PendingJob, Reservation
+
+Need = tuple[int, int, int]  # GPUs, CPUs, MiB per node
+
+
+def need_of(job: PendingJob) -> Need:
+    return (1 if job.fractional else job.gpus), job.cpus, job.memory_mb
+
+
+def _fits(free: list[int], need: Need) -> bool:
+    return free[0] >= need[0] and free[1] >= need[1] and free[2] >= need[2]
+
+
+def reserve(cycle: Cycle, job: PendingJob, keys: tuple[str, ...]) -> Reserved | None:
+    """Reserve nodes for ``job`` at the earliest instant it fits, or None if none is known."""
+    projection = Projection(cycle, keys, need_of(job))
+    at_s: float | None = cycle.now_s
+    if not projection.enough(job.nodes):
+        at_s = projection.release_until(job.nodes)
+    if at_s is None:
+        return None
+    chosen = projection.best(job.nodes)
+    slack = {
+        name: [have - want for have, want in zip(projection.free[name], projection.need,
+                                                 strict=True)]
+        for name in chosen
+    }  # fmt: skip
+    cycle.book.charge(job.org_id, job.project_id, cycle.cap.node(chosen[0]).key, job.demand_milli)
+    cycle.reservations.append(Reservation(job.id, cycle.at(at_s), tuple(sorted(chosen))))
+    counted = {name: set(cycle.cap.node(name).free) for name in chosen}
+    return Reserved(job, at_s, slack, counted)
+
+
+class Projection:
+    """Free GPUs, CPUs and MiB of the nodes of ``keys`` as running jobs end, in time order.
+    Nodes with enough free GPUs now start it; others join as releases reach them."""
+
+    def __init__(self, cycle: Cycle, keys: tuple[str, ...], need: Need) -> None:
+        self.cycle, self.need = cycle, need
+        self.free: dict[str, list[int]] = {}
+        self.fitting: dict[str, set[str]] = {key: set() for key in keys}
+        self.other: set[str] = set()  # nodes of other models, or not schedulable
+        for key in keys:
+            for k in range(need[0], cycle.cap.top.get(key, 0) + 1):
+                for name in cycle.cap.bucket(key, k):
+                    self._track(name, None)
+
+    def _track(self, name: str, model: str | None) -> list[int] | None:
+        node = self.cycle.cap.node_for(name, model)
+        if node.key not in self.fitting or not node.schedulable:
+            self.other.add(name)
+            return None
+        free = self.free[name] = [len(node.free), node.cpus, node.mem]
+        if _fits(free, self.need):
+            self.fitting[node.key].add(name)
+        return free
+
+    def enough(self, nodes: int) -> bool:
+        return any(len(names) >= nodes for names in self.fitting.values())
+
+    def release_until(self, nodes: int) -> float | None:
+        """Release running jobs in order of expected end until ``nodes`` nodes fit: when."""
+        releases = _releases(self.cycle)
+        heapq.heapify(releases)
+        while releases:
+            end, _, allocations, milli, model = heapq.heappop(releases)
+            for a in allocations:
+                self._release(a, milli, model)
+            if (not releases or releases[0][0] > end) and self.enough(nodes):
+                return end  # all that ends at ``end`` released: the choice of nodes is fair
+        return None
+
+    def _release(self, a: Allocation, milli: int, model: str | None) -> None:
+        if a.node in self.other:
+            return
+        free = self.free.get(a.node)
+        if free is None and (free := self._track(a.node, model)) is None:
+            return
+        free[0] += len(a.gpu_indices) if not 0 < milli < MILLI else 0
+        free[1] += a.cpus
+        free[2] += a.memory_mb
+        if _fits(free, self.need):
+            self.fitting[self.cycle.cap.node(a.node).key].add(a.node)
+
+    def best(self, nodes: int) -> list[str]:
+        """Best fit: the ``nodes`` fitting nodes of the first model with enough, fullest first."""
+        names = next(n for _, n in sorted(self.fitting.items()) if len(n) >= nodes)
+        return sorted(names, key=lambda name: (self.free[name][0], name))[:nodes]
+
+
+def _releases(cycle: Cycle) -> list[tuple[float, str, tuple[Allocation, ...], int, str | None]]:
+    """Expected ends (never before now) of the jobs started this cycle and the running jobs,
+    with job ids to break ties (so the input order never matters)."""
+    out = [(end, jid, allocs, milli, model) for end, jid, allocs, milli, model
+           in cycle.started_ends]  # fmt: skip
+    now_s, predicts = cycle.now_s, cycle.config.predicts
+    for job in cycle.snapshot.running:
+        end = job.predicted_end_s if predicts else None
+        end = job.walltime_end_s if end is None else end
+        if end is not None:
+            out.append((max(end, now_s), job.id, job.allocations, job.gpu_milli, job.gpu_model))
+    return out
+
+
+def admit(
+    cycle: Cycle, reserved: Reserved, job: PendingJob, plan: Plan, keys: tuple[str, ...]
+) -> Plan | None:
+    """The plan (or another) that cannot delay the reservation, or None."""
+    estimate = cycle.estimate_s(job)
+    if estimate is not None and cycle.now_s + estimate <= reserved.at_s:
+        return plan
+    if not _spares(reserved, plan):
+        g, c, m = need_of(job)
+        exclude = {
+            name: None
+            for name, (sg, sc, sm) in reserved.slack.items()
+            if g > sg or c > sc or m > sm
+        }
+        alternative = find(cycle.cap, job, keys, exclude)
+        if alternative is None or not _spares(reserved, alternative):
+            return None
+        plan = alternative
+    for node in plan.nodes:
+        slack = reserved.slack.get(node.name)
+        if slack is not None:
+            slack[0] -= _gpus_counted_on(reserved, plan, node.name)
+            slack[1] -= plan.cpus
+            slack[2] -= plan.memory_mb
+            if plan.share_gpu is not None:
+                reserved.counted[node.name].discard(plan.share_gpu)
+    return plan
+
+
+def _gpus_counted_on(reserved: Reserved, plan: Plan, name: str) -> int:
+    """GPUs of the plan on reserved node ``name`` that the reservation counts on: its whole
+    GPUs, or for a share, the GPU if it was wholly free when the reservation was made (a share
+    on it outlasting the shadow time keeps it from being whole then)."""
+    if plan.share_gpu is None:
+        return plan.gpus
+    return 1 if plan.share_gpu in reserved.counted.get(name, ()) else 0
+
+
+def _spares(reserved: Reserved, plan: Plan) -> bool:
+    for node in plan.nodes:
+        slack = reserved.slack.get(node.name)
+        need = (_gpus_counted_on(reserved, plan, node.name), plan.cpus, plan.memory_mb)
+        if slack is not None and not _fits(slack, need):
+            return False
+    return True

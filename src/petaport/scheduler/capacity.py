@@ -1,0 +1,218 @@
+"""Free capacity during one cycle: an index over the snapshot's nodes, updated as jobs start.
+
+It is mutable working state private to one ``schedule`` call (the call stays a pure function of
+its snapshot). Indexes, so that placing a job never scans every node:
+- per GPU model, ``buckets[k]`` holds the schedulable nodes with exactly ``k`` wholly free GPUs
+  (an insertion-ordered dict used as an ordered set: node-name order at first, deterministic
+  after every move);
+- per GPU model, shared GPUs (held in part by fractional jobs) sit in ``shares[b]`` by their free
+  thousandths, ``b = free // SHARE_STEP``.
+
+Invariants: a GPU index is either wholly free (``FreeNode.free``), shared with 1..999 free
+thousandths (``FreeNode.shared``) or fully taken; taking more than is free raises ValueError.
+Model keys are lower-case model names, ``""`` for nodes without a model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from petaport.scheduler.snapshot import MILLI, NodeState, PendingJob
+
+SHARE_STEP = 50
+SHARE_BUCKETS = MILLI // SHARE_STEP
+Slot = tuple[str, int]  # (node name, GPU index) of a shared GPU
+
+
+def model_key(model: str | None) -> str:
+    return "" if model is None else model.lower()
+
+
+def key_matches(node_key: str, wanted: str) -> bool:
+    """``h100`` matches a node reporting NVML's fuller ``H100 80GB HBM3`` (case-insensitive)."""
+    return node_key == wanted or node_key.split(" ", 1)[0] == wanted
+
+
+def wanted_models(job: PendingJob) -> frozenset[str] | None:
+    """The model keys a job accepts, or None when any model will do."""
+    if job.gpu_model is None and job.allowed_models is None:
+        return None
+    wanted = {m.lower() for m in job.allowed_models or ()}
+    if job.gpu_model is not None:
+        wanted.add(job.gpu_model.lower())
+    return frozenset(wanted)
+
+
+class FreeNode:
+    """What is free on one node now (mutable during the cycle)."""
+
+    __slots__ = ("cpus", "free", "key", "mem", "name", "schedulable", "shared")
+
+    def __init__(self, name: str, key: str, schedulable: bool = True) -> None:
+        self.name, self.key, self.schedulable = name, key, schedulable
+        self.free: list[int] = []
+        self.shared: dict[int, int] = {}
+        self.cpus = self.mem = 0
+
+    @classmethod
+    def of(cls, state: NodeState) -> FreeNode:
+        node = cls(state.name, model_key(state.gpu_model), state.schedulable)
+        node.free = list(state.free_gpus)
+        node.shared = {gpu: milli for gpu, milli in state.gpu_free_milli if 0 < milli < MILLI}
+        node.cpus, node.mem = state.cpus_free, state.memory_mb_free
+        return node
+
+    def holds(self, cpus: int, mem: int) -> bool:
+        return self.cpus >= cpus and self.mem >= mem
+
+
+class Capacity:
+    """Only nodes with a free GPU are indexed at first; the others (whose CPUs only CPU-only
+    jobs can use) are indexed on first need, and any node is built on first access, so that a
+    cycle costs little more than the free part of the cluster. Nodes the snapshot leaves out
+    (allowed when it gives ``pools``) are fully busy: ``node_for`` makes them up on demand."""
+
+    def __init__(self, nodes: Iterable[NodeState], models: Iterable[str | None] = ()) -> None:
+        self.states = {n.name: n for n in nodes}
+        self.nodes: dict[str, FreeNode] = {}
+        self.buckets: dict[str, list[dict[str, None]]] = {}
+        self.shares: dict[str, list[dict[Slot, int]]] = {}
+        self.top: dict[str, int] = {}
+        self.milli: dict[str, int] = {}  # free thousandths per model key (schedulable nodes)
+        self.whole_free = 0
+        self.shared_free = 0  # shared GPUs with something free
+        self._indexed: set[str] = set()
+        self._all_indexed = False
+        self._models_for: dict[tuple[str | None, frozenset[str] | None], tuple[str, ...]] = {}
+        found = {model_key(m) for m in models} | {
+            model_key(n.gpu_model) for n in self.states.values()
+        }
+        self.keys = tuple(sorted(found))
+        open_nodes = [n for n in self.states.values() if n.free_gpus or n.gpu_free_milli]
+        for state in sorted(open_nodes, key=lambda n: n.name):
+            self._index(self.node(state.name))
+
+    def node(self, name: str) -> FreeNode:
+        """The node's free state (KeyError if the snapshot does not list it)."""
+        node = self.nodes.get(name)
+        if node is None:
+            node = self.nodes[name] = FreeNode.of(self.states[name])
+        return node
+
+    def node_for(self, name: str, model: str | None) -> FreeNode:
+        """The node, or a fully busy stand-in of ``model`` when the snapshot leaves it out."""
+        if name in self.states or name in self.nodes:
+            return self.node(name)
+        node = self.nodes[name] = FreeNode(name, model_key(model))
+        return node
+
+    def index_all(self) -> None:
+        """Index the nodes without a free GPU too (CPU-only jobs may use their CPUs)."""
+        if not self._all_indexed:
+            self._all_indexed = True
+            for name in sorted(self.states):
+                if name not in self._indexed:
+                    self._index(self.node(name))
+
+    def _index(self, node: FreeNode) -> None:
+        self._indexed.add(node.name)
+        if not node.schedulable:
+            return
+        key, k = node.key, len(node.free)
+        buckets = self.buckets.setdefault(key, [])
+        buckets.extend({} for _ in range(len(buckets), k + 1))
+        buckets[k][node.name] = None
+        self.top[key] = max(self.top.get(key, 0), k)
+        self.whole_free += k
+        self.milli[key] = self.milli.get(key, 0) + k * MILLI
+        for gpu, milli in list(node.shared.items()):
+            self._share_in(node, gpu, milli)
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def models_for(self, job: PendingJob) -> tuple[str, ...]:
+        """Node model keys the job may use (empty when none of its models is here)."""
+        memo = (job.gpu_model, job.allowed_models)
+        found = self._models_for.get(memo)
+        if found is None:
+            wanted = wanted_models(job)
+            found = self.keys
+            if wanted is not None:
+                found = tuple(k for k in self.keys if any(key_matches(k, w) for w in wanted))
+            self._models_for[memo] = found
+        return found
+
+    def max_free(self, keys: Iterable[str]) -> int:
+        """The most wholly free GPUs on any one schedulable node of these models."""
+        return max((self.top.get(k, 0) for k in keys), default=0)
+
+    def bucket(self, key: str, k: int) -> dict[str, None]:
+        buckets = self.buckets.get(key, ())
+        return buckets[k] if k < len(buckets) else {}
+
+    def share_bucket(self, key: str, b: int) -> dict[Slot, int]:
+        shares = self.shares.get(key)
+        return shares[b] if shares is not None else {}
+
+    @property
+    def exhausted(self) -> bool:
+        """No GPU (whole or a share of one) is free anywhere."""
+        return self.whole_free == 0 and self.shared_free == 0
+
+    # -- updates ---------------------------------------------------------------------------
+
+    def take_whole(self, node: FreeNode, gpus: int, cpus: int, mem: int) -> tuple[int, ...]:
+        if gpus > len(node.free) or cpus > node.cpus or mem > node.mem:
+            raise ValueError(f"taking more than is free on {node.name}")
+        got = tuple(node.free[:gpus])
+        if gpus:
+            self._move(node, len(node.free), len(node.free) - gpus)
+            del node.free[:gpus]
+        node.cpus -= cpus
+        node.mem -= mem
+        return got
+
+    def take_share(self, node: FreeNode, gpu: int, milli: int, cpus: int, mem: int) -> None:
+        free = node.shared.get(gpu, MILLI if gpu in node.free else 0)
+        if milli > free or cpus > node.cpus or mem > node.mem:
+            raise ValueError(f"taking more than is free on {node.name}")
+        if free < MILLI:
+            self._share_out(node, gpu, free)
+        else:
+            node.free.remove(gpu)
+            self._move(node, len(node.free) + 1, len(node.free))
+        if free - milli > 0:
+            self._share_in(node, gpu, free - milli)
+        node.cpus -= cpus
+        node.mem -= mem
+
+    def _move(self, node: FreeNode, k_from: int, k_to: int) -> None:
+        if not self._listed(node):
+            return
+        buckets, key = self.buckets[node.key], node.key
+        del buckets[k_from][node.name]
+        buckets[k_to][node.name] = None
+        self.whole_free += k_to - k_from
+        self.milli[key] += (k_to - k_from) * MILLI
+        top = self.top[key]
+        while top > 0 and not buckets[top]:
+            top -= 1
+        self.top[key] = top
+
+    def _listed(self, node: FreeNode) -> bool:
+        return node.schedulable and node.name in self._indexed
+
+    def _share_in(self, node: FreeNode, gpu: int, free: int) -> None:
+        node.shared[gpu] = free
+        if self._listed(node):
+            shares = self.shares.setdefault(node.key, [{} for _ in range(SHARE_BUCKETS)])
+            shares[free // SHARE_STEP][(node.name, gpu)] = free
+            self.shared_free += 1
+            self.milli[node.key] += free
+
+    def _share_out(self, node: FreeNode, gpu: int, free: int) -> None:
+        del node.shared[gpu]
+        if self._listed(node):
+            del self.shares[node.key][free // SHARE_STEP][(node.name, gpu)]
+            self.shared_free -= 1
+            self.milli[node.key] -= free

@@ -1,0 +1,140 @@
+"""The working state of one scheduling cycle, built from a Snapshot and discarded after it.
+
+Holds the capacity index, the quota book, fair-share factors, the decisions taken so far and
+the time estimates the policies need. It is mutable, but private to one ``schedule`` call:
+``schedule`` stays a pure function of its snapshot. Times are float seconds since the epoch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from petaport.domain.jobs import Allocation, PendingReason
+from petaport.scheduler.capacity import Capacity, model_key
+from petaport.scheduler.config import Blocked, Policy, PolicyConfig
+from petaport.scheduler.fairshare import factors
+from petaport.scheduler.placement import Plan, Shapes, commit
+from petaport.scheduler.quotas import QuotaBook
+from petaport.scheduler.snapshot import (
+    MILLI,
+    PendingJob,
+    Preemption,
+    Reservation,
+    RunningJob,
+    Snapshot,
+    Start,
+)
+
+# expected end, job id, allocations, GPU thousandths (fractional), GPU model
+Release = tuple[float, str, tuple[Allocation, ...], int, str | None]
+
+
+@dataclass
+class Reserved:
+    """The top blocked job's reservation: when, and what each reserved node can still spare
+    (GPUs, CPUs, MiB) to work that would still run at ``at_s``."""
+
+    job: PendingJob
+    at_s: float
+    slack: dict[str, list[int]]
+    counted: dict[str, set[int]]  # per reserved node: GPUs wholly free when it was reserved
+
+
+@dataclass
+class Cycle:
+    snapshot: Snapshot
+    config: PolicyConfig
+    now_s: float
+    cap: Capacity
+    shapes: Shapes
+    book: QuotaBook
+    fair: dict[str, float]
+    blocked: Blocked
+    starts: list[Start] = field(default_factory=list)
+    waits: dict[str, PendingReason] = field(default_factory=dict)
+    preemptions: list[Preemption] = field(default_factory=list)
+    reservations: list[Reservation] = field(default_factory=list)
+    reserved: Reserved | None = None
+    reserve_tried: bool = False
+    stopped: bool = False
+    started_ends: list[Release] = field(default_factory=list)
+    attempts_left: int = 0
+    max_demand_milli: int = 0  # the largest demand among pending jobs (set by the gate)
+
+    def start(self, job: PendingJob, plan: Plan) -> None:
+        key = plan.nodes[0].key
+        milli = job.demand_milli
+        borrowing = self.book.borrowing(job.org_id, job.project_id, key, milli)
+        self.book.charge(job.org_id, job.project_id, key, milli)
+        allocations = commit(self.cap, plan)
+        self.starts.append(Start(job.id, allocations, plan.milli, borrowing))
+        estimate = self.estimate_s(job)
+        if estimate is not None:
+            self.started_ends.append((self.now_s + estimate, job.id, allocations, plan.milli, None))
+
+    def wait(self, job: PendingJob, reason: PendingReason) -> None:
+        self.waits[job.id] = reason
+
+    def ends_in_time(self, job: PendingJob) -> bool:
+        """Would the job end before the reservation starts (so it cannot delay it)?"""
+        estimate = self.estimate_s(job)
+        reserved = self.reserved
+        return reserved is None or (estimate is not None and self.now_s + estimate <= reserved.at_s)
+
+    def estimate_s(self, job: PendingJob) -> float | None:
+        """How long the job will run, for backfill: walltime, or a prediction if allowed."""
+        walltime = job.walltime_s
+        if self.config.predicts and job.predicted_duration_s is not None:
+            predicted = job.predicted_duration_s
+            return predicted if walltime is None else min(predicted, walltime)
+        return walltime
+
+    def end_s(self, job: RunningJob) -> float | None:
+        """When a running job is expected to end (never before now), or None if unknown."""
+        end = job.predicted_end_s if self.config.predicts else None
+        end = job.walltime_end_s if end is None else end
+        return None if end is None else max(self.now_s, end)
+
+    def at(self, seconds: float) -> datetime:
+        return self.snapshot.now + timedelta(seconds=seconds - self.now_s)
+
+    def node_key(self, job: RunningJob) -> str:
+        for a in job.allocations:
+            state = self.cap.states.get(a.node)
+            if state is not None:
+                return model_key(state.gpu_model)
+        return model_key(job.gpu_model)
+
+
+def running_milli(job: RunningJob) -> int:
+    if 0 < job.gpu_milli < MILLI:
+        return job.gpu_milli
+    return sum(len(a.gpu_indices) for a in job.allocations) * MILLI
+
+
+def new_cycle(snapshot: Snapshot) -> Cycle:
+    """Phase 1: index capacity, charge running work to quotas, compute fair-share factors."""
+    config = snapshot.config
+    fair: dict[str, float] = {}
+    if config.policy is Policy.DEFAULT and config.weight_fairshare:
+        fair = factors(
+            snapshot.usage, snapshot.quotas, snapshot.shares, snapshot.now, config.half_life_s
+        )
+    cycle = Cycle(
+        snapshot=snapshot,
+        config=config,
+        now_s=snapshot.now.timestamp(),
+        cap=Capacity(snapshot.nodes, (p.gpu_model for p in snapshot.pools)),
+        shapes=Shapes(snapshot.nodes, snapshot.pools),
+        book=QuotaBook(snapshot.quotas),
+        fair=fair,
+        blocked=config.blocked,
+        attempts_left=config.max_preemptors if config.preempts else 0,
+    )
+    if cycle.book.active:
+        for job in snapshot.running:
+            key = cycle.node_key(job)
+            cycle.book.charge(job.org_id, job.project_id, key, running_milli(job))
+        cycle.book.touched.clear()  # only what this cycle charges counts as touched
+    return cycle

@@ -1,0 +1,246 @@
+"""``schedule``: one cycle of the configured policy over an immutable Snapshot.
+
+Phases, each a small function:
+1. ``new_cycle`` (cycle.py): index free capacity by model and free-GPU count, charge running
+   work to quotas, compute fair-share factors.
+2. ``gate``: a project out of budget waits with BudgetExhausted; a job no node pool could ever
+   hold waits with PartitionConfig or GpuModelUnavailable; the others are sorted into GPU jobs
+   that might fit now, CPU-only jobs and jobs set aside (all memoised per job shape).
+3. ``order`` (ordering.py): the policy's key per job, in three heaps (queues.py).
+4. ``walk``: take jobs in order while anything may still start; ``consider`` each: quota,
+   placement, the reservation's veto (backfill), else ``blocked``: preemption, the reservation
+   or a stop.
+5. ``settle``: the first blocked job gets its reservation if the walk did not reach it, a few
+   more blocked jobs may preempt, and every job not walked gets its reason in bulk (Resources,
+   Priority behind a stop or a reservation, QuotaExceeded), without being placed.
+Every pending job ends with exactly one decision: a Start or a reason.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Sequence
+
+from petaport.domain.jobs import PendingReason, QosTier
+from petaport.scheduler.backfill import admit, reserve
+from petaport.scheduler.config import Blocked
+from petaport.scheduler.cycle import Cycle, new_cycle
+from petaport.scheduler.ordering import Entry, keys
+from petaport.scheduler.placement import find
+from petaport.scheduler.preemption import Victims, preempt
+from petaport.scheduler.queues import Lane, Queues
+from petaport.scheduler.quotas import QuotaGate, Verdict
+from petaport.scheduler.snapshot import Decisions, PendingJob, Shape, Snapshot
+
+PREEMPT_SCAN = 50  # blocked jobs looked at per preemption attempt left, after the walk
+RESERVE_SCAN = 8  # blocked jobs looked at for the reservation, after the walk
+
+
+def schedule(snapshot: Snapshot) -> Decisions:
+    """Decide, for every pending job, to start it (and where) or why it waits; and whom to
+    preempt for whom.
+
+    The cyclic garbage collector is paused during the call: a cycle allocates a few short-lived
+    objects per pending job, all freed by reference counting, and would otherwise make the
+    collector walk the whole snapshot several times (half the time of a 100,000-job cycle).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _schedule(snapshot)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _schedule(snapshot: Snapshot) -> Decisions:
+    cycle = new_cycle(snapshot)
+    gpu, cpu, aside = gate(cycle, snapshot.pending)
+    queues, unordered = order(cycle, gpu, cpu, aside)
+    victims = Victims.of(cycle)
+    walk(cycle, queues, victims)
+    settle(cycle, queues, unordered, victims)
+    return Decisions(
+        tuple(cycle.starts),
+        cycle.waits,
+        tuple(cycle.preemptions),
+        tuple(cycle.reservations),
+    )
+
+
+def gate(
+    cycle: Cycle, pending: Sequence[PendingJob]
+) -> tuple[list[PendingJob], list[PendingJob], list[PendingJob]]:
+    """Phase 2, one pass: (GPU jobs that might fit now, CPU-only jobs, jobs set aside)."""
+    lists: list[list[PendingJob]] = [[] for _ in range(len(WHERE))]
+    exhausted = cycle.snapshot.exhausted_projects
+    broke: list[str] = []
+    over: list[str] = []
+    quota = QuotaGate(cycle.book, cycle.cap.models_for) if cycle.book.active else None
+    room = quota.room if quota is not None else {}
+    memo: dict[Shape, int] = {}
+    for job in pending:
+        if job.budget_exhausted or job.project_id in exhausted:
+            broke.append(job.id)
+            continue
+        where = memo.get(job.shape)
+        if where is None:
+            where = memo[job.shape] = _where(cycle, job)
+        if quota is not None and where <= ASIDE:
+            left = room.get(job.project_id)
+            if job.demand_milli > (quota.room_of(job) if left is None else left) or (
+                quota.by_model and quota.over_by_model(job)
+            ):
+                over.append(job.id)
+                continue
+        lists[where].append(job)
+    cycle.waits.update(dict.fromkeys(broke, PendingReason.BUDGET_EXHAUSTED))
+    cycle.waits.update(dict.fromkeys(over, PendingReason.QUOTA_EXCEEDED))
+    for where, reason in enumerate(WHERE):
+        if reason is not None:
+            cycle.waits.update(dict.fromkeys([j.id for j in lists[where]], reason))
+    return lists[GPU], lists[CPU], lists[ASIDE]
+
+
+GPU, CPU, ASIDE = 0, 1, 2
+WHERE = (None, None, None, PendingReason.GPU_MODEL_UNAVAILABLE, PendingReason.PARTITION_CONFIG)
+
+
+def _where(cycle: Cycle, job: PendingJob) -> int:
+    """Where jobs of this shape go: GPU, CPU, ASIDE or the index of a never-fits reason."""
+    cycle.max_demand_milli = max(cycle.max_demand_milli, job.demand_milli)
+    reason = cycle.shapes.never_fits(job, cycle.cap.models_for(job))
+    if reason is not None:
+        return WHERE.index(reason)
+    if job.fractional:
+        return ASIDE if cycle.cap.exhausted else GPU
+    if job.gpus == 0:
+        return CPU
+    return GPU if job.gpus <= cycle.cap.max_free(cycle.cap.keys) else ASIDE
+
+
+def order(
+    cycle: Cycle, gpu: list[PendingJob], cpu: list[PendingJob], aside: list[PendingJob]
+) -> tuple[Queues, list[PendingJob]]:
+    """Phase 3: the heaps, and the jobs set aside that no step needs in order."""
+    if cycle.blocked is Blocked.SKIP and not cycle.attempts_left:
+        return Queues(keys(cycle, gpu), keys(cycle, cpu), []), aside
+    return Queues(keys(cycle, gpu), keys(cycle, cpu), keys(cycle, aside)), []
+
+
+def walk(cycle: Cycle, queues: Queues, victims: Victims | None) -> None:
+    """Phase 4: take jobs in order while anything may still start."""
+    while (entry := queues.next(cycle)) is not None:
+        dropped = queues.done(entry, consider(cycle, entry[6], victims), cycle.ends_in_time)
+        cycle.waits.update(dict.fromkeys([e[4] for e in dropped], PendingReason.PRIORITY))
+
+
+def consider(cycle: Cycle, job: PendingJob, victims: Victims | None) -> Lane:
+    """Start the job or say why it waits, and what that says about jobs of its shape."""
+    models, over = allowed(cycle, job)
+    if not models:
+        cycle.wait(job, PendingReason.QUOTA_EXCEEDED if over else PendingReason.RESOURCES)
+        return Lane.OPEN
+    every_model = len(models) == len(cycle.cap.models_for(job))
+    plan = find(cycle.cap, job, models)
+    if plan is not None and cycle.reserved is not None:
+        plan = admit(cycle, cycle.reserved, job, plan, models)
+        if plan is None:
+            cycle.wait(job, PendingReason.PRIORITY)
+            return Lane.SHORT_ONLY if every_model else Lane.OPEN
+    if plan is not None:
+        cycle.start(job, plan)
+        return Lane.OPEN
+    blocked(cycle, job, models, victims)
+    return Lane.CLOSED if every_model else Lane.OPEN
+
+
+def allowed(cycle: Cycle, job: PendingJob) -> tuple[tuple[str, ...], bool]:
+    """The job's models its quotas let it use now, and whether a quota said no."""
+    models = cycle.cap.models_for(job)
+    book = cycle.book
+    if not book.active:
+        return models, False
+    milli, milli_free = job.demand_milli, cycle.cap.milli
+    verdicts = [
+        book.check(job.org_id, job.project_id, k, milli, milli_free.get(k, 0)) for k in models
+    ]
+    ok = tuple(k for k, v in zip(models, verdicts, strict=True) if v is Verdict.OK)
+    return ok, not ok and Verdict.OVER_QUOTA in verdicts
+
+
+def blocked(
+    cycle: Cycle, job: PendingJob, models: tuple[str, ...], victims: Victims | None
+) -> None:
+    """The job fits nowhere now: preempt for it, reserve for it, or stop the queue."""
+    cycle.wait(job, PendingReason.RESOURCES)
+    if victims is not None and cycle.attempts_left > 0 and may_preempt(job):
+        cycle.attempts_left -= 1
+        if preempt(cycle, victims, job, models):
+            cycle.stopped = cycle.blocked is Blocked.STOP  # it starts next cycle: nobody passes
+            return
+    if cycle.blocked is Blocked.STOP:
+        cycle.stopped = True
+    elif cycle.blocked is Blocked.RESERVE and not cycle.reserve_tried:
+        cycle.reserve_tried = True
+        cycle.reserved = reserve(cycle, job, models)
+
+
+def may_preempt(job: PendingJob) -> bool:
+    """Reserved and on-demand GPU jobs may preempt; fractional and CPU-only jobs wait."""
+    return job.qos is not QosTier.PREEMPTIBLE and job.gpus > 0 and not job.fractional
+
+
+def settle(
+    cycle: Cycle, queues: Queues, unordered: list[PendingJob], victims: Victims | None
+) -> None:
+    """Phase 5: the reservation if still to come, late preemptions, then a reason for every
+    job not yet decided."""
+    rest = unordered
+    scan = PREEMPT_SCAN * (cycle.attempts_left if victims is not None else 0) + RESERVE_SCAN
+    for entry in queues.in_order() if not cycle.stopped else ():
+        reserve_next = cycle.blocked is Blocked.RESERVE and not cycle.reserve_tried
+        preempt_next = victims is not None and cycle.attempts_left > 0
+        job = entry[6]
+        if reserve_next or (preempt_next and may_preempt(job)):
+            consider(cycle, job, victims)
+        else:
+            rest.append(job)
+        scan -= 1
+        if scan <= 0 or not (reserve_next or preempt_next):
+            break
+    bulk_reasons(cycle, rest, queues.rest())
+
+
+def bulk_reasons(cycle: Cycle, jobs: list[PendingJob], entries: list[Entry]) -> None:
+    """Resources for all (Priority behind a stop); QuotaExceeded where this cycle's starts
+    used up a quota (jobs over quota before the cycle were caught by the gate)."""
+    default = PendingReason.PRIORITY if cycle.stopped else PendingReason.RESOURCES
+    quota = QuotaGate(cycle.book, cycle.cap.models_for)
+    tight = quota.tight(cycle.book.touched, cycle.max_demand_milli)
+    if tight:
+        jobs = jobs + [e[6] for e in entries]
+        ids = _quota_reasons(cycle, quota, tight, jobs)
+    else:
+        ids = [e[4] for e in entries] + [j.id for j in jobs]
+    waits = dict.fromkeys(ids, default)  # the biggest group first: one insertion per job
+    waits.update(cycle.waits)
+    cycle.waits = waits
+
+
+def _quota_reasons(
+    cycle: Cycle, quota: QuotaGate, tight: set[str], jobs: list[PendingJob]
+) -> list[str]:
+    """Mark the jobs of ``tight`` tenants that are now over quota; the ids of the others."""
+    fine: list[str] = []
+    room, by_model = quota.room, bool(quota.by_model)
+    for job in jobs:
+        if job.project_id in tight or job.org_id in tight:
+            left = room.get(job.project_id)
+            if job.demand_milli > (quota.room_of(job) if left is None else left) or (
+                by_model and quota.over_by_model(job)
+            ):
+                cycle.waits[job.id] = PendingReason.QUOTA_EXCEEDED
+                continue
+        fine.append(job.id)
+    return fine

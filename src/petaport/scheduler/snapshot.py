@@ -1,0 +1,225 @@
+"""Scheduler inputs and outputs: frozen dataclasses only.
+
+Invariants:
+- a NodeState lists the GPU indices that are wholly free *now* in ``free_gpus``; a GPU shared
+  by fractional jobs is listed in ``gpu_free_milli`` with the thousandths still free (never in
+  both); a GPU in neither is fully taken;
+- a Start's allocations use only free indices of distinct nodes and never more CPUs or memory
+  than a node has free; a fractional Start (``gpu_milli`` > 0) holds ``gpu_milli`` thousandths
+  of the one GPU in its one allocation;
+- every field added after the foundation has a default meaning "no policy": a Snapshot built
+  with the foundation's fields alone is scheduled as before (priority, QoS, FIFO, greedy fit).
+
+Ids are the domain's public ids: project ids are unique across orgs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from petaport.domain.jobs import Allocation, PendingReason, QosTier
+from petaport.scheduler.config import PolicyConfig
+
+MILLI = 1000  # thousandths of a GPU in one whole GPU
+MIN_MILLI = 100  # CPU-only jobs count as a tenth of a GPU when sizing them
+Shape = tuple[int, int, int, int, str | None, frozenset[str] | None, int]
+
+
+@dataclass(frozen=True)
+class NodeState:
+    name: str
+    pool: str
+    gpu_model: str | None
+    gpus_total: int
+    free_gpus: tuple[int, ...]
+    cpus_total: int
+    cpus_free: int
+    memory_mb_total: int
+    memory_mb_free: int
+    schedulable: bool = True
+    gpu_free_milli: tuple[tuple[int, int], ...] = ()  # (GPU index, free thousandths) if shared
+
+
+@dataclass(frozen=True, slots=True)
+class PendingJob:
+    """A job waiting to start. ``gpus``, ``cpus`` and ``memory_mb`` are per node.
+
+    ``gpu_milli`` between 1 and 999 asks for that share of one GPU on one node (``gpus`` is then
+    ignored); 0 or 1000 and more means whole GPUs. ``allowed_models`` (any of them will do) adds
+    to ``gpu_model``. ``walltime_s`` is the user's limit, ``predicted_duration_s`` the estimate
+    from ``prediction`` (ordering and backfill only) and ``oracle_duration_s`` the true duration,
+    known only to the simulator and used only by the ``sjf_oracle`` baseline.
+
+    The last four fields are derived once, at construction, so that a cycle over 100,000 jobs
+    does not recompute them (the simulator keeps its PendingJobs across cycles).
+    """
+
+    id: str
+    org_id: str
+    project_id: str
+    priority: int
+    qos: QosTier
+    submitted_at: datetime
+    gpus: int  # per node
+    nodes: int
+    cpus: int  # per node
+    memory_mb: int  # per node
+    gpu_model: str | None = None
+    budget_exhausted: bool = False
+    gpu_milli: int = 0
+    allowed_models: frozenset[str] | None = None
+    walltime_s: float | None = None
+    predicted_duration_s: float | None = None
+    oracle_duration_s: float | None = None
+    user: str | None = None
+    demand_milli: int = field(init=False, repr=False, compare=False)  # GPUs in all, x1000
+    submitted_s: float = field(init=False, repr=False, compare=False)
+    gpu_s: float | None = field(init=False, repr=False, compare=False)  # predicted GPU seconds
+    shape: Shape = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        milli = self.gpu_milli if self.fractional else self.gpus * self.nodes * MILLI
+        duration = self.predicted_duration_s
+        duration = self.walltime_s if duration is None else duration
+        gpu_s = None if duration is None else duration * max(milli, MIN_MILLI) / MILLI
+        shape = (self.gpus, self.nodes, self.cpus, self.memory_mb, self.gpu_model,
+                 self.allowed_models, self.gpu_milli)  # fmt: skip
+        object.__setattr__(self, "demand_milli", milli)
+        object.__setattr__(self, "submitted_s", self.submitted_at.timestamp())
+        object.__setattr__(self, "gpu_s", gpu_s)
+        object.__setattr__(self, "shape", shape)
+
+    @property
+    def fractional(self) -> bool:
+        return 0 < self.gpu_milli < MILLI
+
+
+@dataclass(frozen=True, slots=True)
+class RunningJob:
+    """A job holding resources. Its end is ``predicted_end`` or ``started_at + walltime_s``
+    (unknown when neither is given: its GPUs are then never counted on for a reservation).
+
+    ``borrowing`` is what the scheduler said at its start (``Start.borrowing``): it ran beyond
+    its tenant's guarantee and may be preempted when another tenant reclaims its own.
+    """
+
+    id: str
+    org_id: str
+    project_id: str
+    qos: QosTier
+    started_at: datetime
+    allocations: tuple[Allocation, ...]
+    walltime_s: float | None = None
+    predicted_end: datetime | None = None
+    borrowing: bool = False
+    gpu_milli: int = 0  # 1..999: the share it holds of the one GPU in its allocation
+    gpu_model: str | None = None  # only needed when its nodes are missing from the snapshot
+    priority: int = 0
+    started_s: float = field(init=False, repr=False, compare=False)
+    walltime_end_s: float | None = field(init=False, repr=False, compare=False)
+    predicted_end_s: float | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        started = self.started_at.timestamp()
+        predicted = self.predicted_end
+        object.__setattr__(self, "started_s", started)
+        object.__setattr__(
+            self, "walltime_end_s", None if self.walltime_s is None else started + self.walltime_s
+        )
+        object.__setattr__(
+            self, "predicted_end_s", None if predicted is None else predicted.timestamp()
+        )
+
+
+@dataclass(frozen=True)
+class Quota:
+    """What a project (or a whole org, ``project_id`` None) may run at once, per GPU model
+    (``gpu_model`` None: all models together), in GPUs. Kueue's cohort model, one cohort:
+
+    - ``nominal_gpus`` is guaranteed: work within it may reclaim borrowed capacity;
+    - ``borrowing_limit_gpus`` caps use beyond nominal (None: any idle capacity);
+    - ``lending_limit_gpus`` caps how much of the idle nominal others may use (None: all of it).
+    """
+
+    org_id: str
+    project_id: str | None
+    gpu_model: str | None
+    nominal_gpus: float
+    borrowing_limit_gpus: float | None = None
+    lending_limit_gpus: float | None = None
+
+
+@dataclass(frozen=True)
+class PoolShape:
+    """``count`` identical nodes. When a Snapshot lists its pools, its ``nodes`` may leave out
+    nodes without a free GPU (they are then fully busy; running jobs on them should carry
+    ``gpu_model``): a cycle then costs what the free part of the cluster costs."""
+
+    gpu_model: str | None
+    gpus_per_node: int
+    cpus: int
+    memory_mb: int
+    count: int
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Historical GPU use of a project, already decayed to ``as_of`` (see ``fairshare``)."""
+
+    org_id: str
+    project_id: str
+    gpu_s: float
+    as_of: datetime
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    now: datetime
+    nodes: tuple[NodeState, ...]
+    pending: tuple[PendingJob, ...]
+    running: tuple[RunningJob, ...] = ()
+    quotas: tuple[Quota, ...] = ()
+    usage: tuple[Usage, ...] = ()
+    exhausted_projects: frozenset[str] = frozenset()  # budget state from the money side
+    shares: tuple[tuple[str, float], ...] = ()  # (org id, fair-share weight); see fairshare
+    config: PolicyConfig = field(default_factory=PolicyConfig)
+    pools: tuple[PoolShape, ...] = ()  # the whole cluster, when ``nodes`` lists only free nodes
+
+
+@dataclass(frozen=True)
+class Start:
+    job_id: str
+    allocations: tuple[Allocation, ...]
+    gpu_milli: int = 0  # 1..999: a share of the one GPU in the one allocation
+    borrowing: bool = False  # beyond its tenant's guarantee: keep it on the RunningJob
+
+
+@dataclass(frozen=True)
+class Preemption:
+    """Stop (and requeue) running job ``job_id`` so that pending ``for_job`` can start."""
+
+    job_id: str
+    reason: str  # PREEMPT_RECLAIM or PREEMPT_TIER
+    for_job: str
+
+
+PREEMPT_RECLAIM = "ReclaimGuarantee"  # it borrowed capacity its owner now reclaims
+PREEMPT_TIER = "PreemptibleTier"  # preemptible work makes room for reserved / on-demand work
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """The top blocked job is expected to start at ``start_at`` on ``nodes`` (EASY backfill)."""
+
+    job_id: str
+    start_at: datetime
+    nodes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Decisions:
+    starts: tuple[Start, ...] = ()
+    waits: dict[str, PendingReason] = field(default_factory=dict)
+    preemptions: tuple[Preemption, ...] = ()
+    reservations: tuple[Reservation, ...] = ()

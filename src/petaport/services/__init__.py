@@ -1,0 +1,1 @@
+"""Use cases: load state, ask a pure core to decide, apply the decision in one transaction."""

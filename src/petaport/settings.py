@@ -1,0 +1,73 @@
+"""The one Settings object: ``PETAPORT_*`` environment variables and ``.env``.
+
+Nothing reads the environment at import time: ``Settings()`` is built once at start and passed in.
+Insecure defaults (the development secret key) are refused outside dev mode.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-insecure-secret-key-change-me"  # noqa: S105 - refused outside dev mode
+
+
+class DeclaredGpus(BaseModel):
+    """GPUs the local backend uses when NVML finds none (the demo declares 8)."""
+
+    count: int = Field(default=8, ge=0, le=64)
+    model: str = "H800"
+    pflops_per_gpu: Decimal = Decimal("0.99")
+    precision: str = "BF16 dense"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PETAPORT_", env_file=".env", env_nested_delimiter="__", extra="ignore"
+    )
+
+    env: Literal["dev", "test", "prod"] = "dev"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    # API/portal worker processes; exactly one of them runs the scheduling loop.
+    workers: int = Field(default=1, ge=1, le=64)
+    data_dir: Path = Path("./var")
+    database_url: str | None = None
+    secret_key: str = DEV_SECRET
+    backend: Literal["local", "fake"] = "local"
+    local_node_name: str = "local"
+    local_cpus: int | None = None
+    local_memory_mb: int | None = None
+    gpus: DeclaredGpus = DeclaredGpus()
+    use_nvml: bool = True
+    scheduler_interval_s: float = Field(default=0.5, gt=0)
+    cancel_grace_s: float = Field(default=5.0, ge=0)
+    seed_demo: bool = True
+    timezone: str = "Asia/Hong_Kong"
+    default_locale: Literal["en", "zh_Hant"] = "en"
+    session_ttl_s: int = 12 * 3600
+    token_default_ttl_days: int = 90
+    secure_cookies: bool = False
+    # argon2id cost (RFC 9106 / OWASP: 64 MiB, 3 passes by default); tests lower it.
+    argon2_memory_kib: int = Field(default=65536, ge=8, le=4 * 1024 * 1024)
+    argon2_time_cost: int = Field(default=3, ge=1, le=20)
+
+    @model_validator(mode="after")
+    def _refuse_insecure(self) -> Settings:
+        if self.env == "prod" and self.secret_key == DEV_SECRET:
+            raise ValueError("PETAPORT_SECRET_KEY must be set outside dev mode")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'petaport.db').resolve()}"
+
+    @property
+    def jobs_dir(self) -> Path:
+        return self.data_dir / "jobs"

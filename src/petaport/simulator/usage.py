@@ -1,0 +1,44 @@
+"""Decayed GPU usage per project, accrued continuously while jobs run (for fair share).
+
+Usage decays with half-life ``h``; a project running ``r`` GPUs from ``t0`` to ``t`` ends with
+``U(t) = U(t0) d + r h / ln 2 (1 - d)``, ``d = 2^(-(t - t0) / h)``: the exact integral of
+decayed use, so the figure does not depend on how often it is read.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+class UsageLedger:
+    def __init__(self, half_life_s: float) -> None:
+        self.half_life_s = half_life_s
+        # per project: decayed GPU-seconds, as of (s), GPUs running now, org
+        self._gpu_s: dict[str, float] = {}
+        self._as_of: dict[str, float] = {}
+        self._rate: dict[str, float] = {}
+        self._org: dict[str, str] = {}
+
+    def _settle(self, project: str, t: float) -> None:
+        elapsed = t - self._as_of[project]
+        if elapsed <= 0:
+            return
+        h, rate = self.half_life_s, self._rate[project]
+        decay = 0.5 ** (elapsed / h) if h > 0 else 0.0
+        gained = rate * h / math.log(2) * (1 - decay) if h > 0 else 0.0
+        self._gpu_s[project] = self._gpu_s[project] * decay + gained
+        self._as_of[project] = t
+
+    def change(self, t: float, org: str, project: str, gpus: float) -> None:
+        """From ``t`` on, ``project`` runs ``gpus`` more (negative: fewer) GPUs."""
+        if project not in self._org:
+            self._org[project], self._gpu_s[project] = org, 0.0
+            self._as_of[project], self._rate[project] = t, 0.0
+        self._settle(project, t)
+        self._rate[project] += gpus
+
+    def at(self, t: float) -> list[tuple[str, str, float]]:
+        """(org, project, decayed GPU-seconds) as of ``t``, projects in first-use order."""
+        for project in self._org:
+            self._settle(project, t)
+        return [(self._org[p], p, self._gpu_s[p]) for p in self._org]

@@ -1,0 +1,1 @@
+"""Repositories: every read takes a Scope; rows outside it are "not found"."""

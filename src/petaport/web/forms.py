@@ -1,0 +1,108 @@
+"""Posted forms -> the services' input types. Parsing only: rules live in the domain/services.
+
+A field that cannot be read (a number that is not a number, an unclosed quote in a command
+line) raises ``ValidationFailed`` with a message in the visitor's language, so the form can be
+shown again with it.
+"""
+
+from __future__ import annotations
+
+import shlex
+from decimal import Decimal, InvalidOperation
+
+from petaport.domain.errors import ValidationFailed
+from petaport.domain.jobs import JobSpec, QosTier, parse_memory_mb, parse_walltime_s
+from petaport.domain.tenancy import OrgCategory, Role
+from petaport.services.inventory import PoolFields
+from petaport.services.tenancy import NewUser
+from petaport.web.i18n import Gettext
+
+Fields = dict[str, str]
+
+
+def text(form: Fields, name: str) -> str:
+    return form.get(name, "").strip()
+
+
+def whole(form: Fields, name: str, default: int, _: Gettext) -> int:
+    raw = text(form, name)
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValidationFailed(_("%(field)s must be a whole number") % {"field": name}) from None
+
+
+def optional(form: Fields, name: str) -> str | None:
+    return text(form, name) or None
+
+
+def command_line(form: Fields, _: Gettext) -> tuple[str, ...]:
+    try:
+        argv = tuple(shlex.split(text(form, "command")))
+    except ValueError:
+        raise ValidationFailed(_("The command line has an unclosed quote.")) from None
+    if not argv:
+        raise ValidationFailed(_("Enter the command to run."))
+    return argv
+
+
+def job_spec(form: Fields, _: Gettext) -> JobSpec:
+    """A JobSpec from the submit form (memory like ``16G``, walltime like ``2h`` or ``1:30:00``)."""
+    walltime = text(form, "walltime")
+    try:
+        qos = QosTier(text(form, "qos") or QosTier.ON_DEMAND)
+    except ValueError:
+        raise ValidationFailed(_("Choose a QoS tier from the list.")) from None
+    return JobSpec(
+        name=text(form, "name"), project_id=text(form, "project_id"),
+        command=command_line(form, _), gpus=whole(form, "gpus", 0, _),
+        gpu_model=optional(form, "gpu_model"), cpus=whole(form, "cpus", 1, _),
+        memory_mb=parse_memory_mb(text(form, "memory") or "1G"),
+        nodes=whole(form, "nodes", 1, _),
+        walltime_s=parse_walltime_s(walltime) if walltime else None, qos=qos,
+    )  # fmt: skip
+
+
+def role(form: Fields, name: str, _: Gettext) -> Role:
+    try:
+        return Role(text(form, name))
+    except ValueError:
+        raise ValidationFailed(_("Choose a role from the list.")) from None
+
+
+def category(form: Fields, _: Gettext) -> OrgCategory:
+    try:
+        return OrgCategory(text(form, "category"))
+    except ValueError:
+        raise ValidationFailed(_("Choose a category from the list.")) from None
+
+
+def new_user(form: Fields, _: Gettext) -> NewUser:
+    centre_role = optional(form, "centre_role")
+    org_id = optional(form, "org_id")
+    return NewUser(
+        username=text(form, "username"), email=text(form, "email"),
+        display_name=text(form, "display_name"), password=form.get("password") or None,
+        centre_roles=frozenset({role(form, "centre_role", _)}) if centre_role else frozenset(),
+        org_id=org_id, org_role=role(form, "org_role", _) if org_id else None,
+    )  # fmt: skip
+
+
+def pool_fields(form: Fields, _: Gettext) -> PoolFields:
+    raw_pflops = text(form, "pflops_per_gpu")
+    try:
+        pflops = Decimal(raw_pflops) if raw_pflops else None
+    except InvalidOperation:
+        pflops = Decimal("NaN")
+    if pflops is not None and not pflops.is_finite():
+        raise ValidationFailed(_("PFLOPS per GPU must be a number."))
+    return PoolFields(
+        name=text(form, "name"), gpu_model=optional(form, "gpu_model"),
+        gpus_per_node=whole(form, "gpus_per_node", 0, _),
+        cpus_per_node=whole(form, "cpus_per_node", 1, _),
+        memory_mb_per_node=parse_memory_mb(text(form, "memory_per_node") or "1G"),
+        node_count=whole(form, "node_count", 1, _), pflops_per_gpu=pflops,
+        precision=text(form, "precision") or "BF16 dense",
+    )  # fmt: skip

@@ -1,0 +1,69 @@
+"""Translatable names for the domain's words: states, pending reasons, roles, categories, QoS.
+
+Job states keep Slurm's English words on screen in every language; what they mean is shown as
+a translated tooltip. The strings here are marked with ``N_`` (extracted, not translated yet);
+templates translate them with ``_()`` when they are shown.
+"""
+
+from __future__ import annotations
+
+from petaport.domain.jobs import JobState, PendingReason, QosTier
+from petaport.domain.tenancy import OrgCategory, Role
+
+
+def N_(message: str) -> str:  # noqa: N802 - the conventional gettext marker name
+    """Mark a string for extraction; it is translated where it is shown."""
+    return message
+
+
+STATES: dict[str, str] = {
+    JobState.PENDING: N_("Waiting to start"),
+    JobState.RUNNING: N_("Running now"),
+    JobState.COMPLETED: N_("Finished successfully"),
+    JobState.FAILED: N_("Finished with an error"),
+    JobState.CANCELLED: N_("Cancelled"),
+    JobState.TIMEOUT: N_("Stopped at its time limit"),
+    JobState.PREEMPTED: N_("Stopped to make room for higher-priority work"),
+    JobState.NODE_FAIL: N_("Stopped because a node failed"),
+    JobState.OUT_OF_MEMORY: N_("Stopped because it ran out of memory"),
+}
+STATE_ORDER = tuple(JobState)
+
+REASONS: dict[str, str] = {
+    PendingReason.NONE: N_("Not yet considered by the scheduler"),
+    PendingReason.PRIORITY: N_("Jobs ahead of it are waiting for the same resources"),
+    PendingReason.RESOURCES: N_("Waiting for enough free GPUs, CPUs or memory"),
+    PendingReason.QUOTA_EXCEEDED: N_("The project's quota is in use"),
+    PendingReason.BUDGET_EXHAUSTED: N_("The project's budget is used up"),
+    PendingReason.GPU_MODEL_UNAVAILABLE: N_("No node pool has the GPU model asked for"),
+    PendingReason.PARTITION_CONFIG: N_("The job can never fit any node pool as it is"),
+    PendingReason.REQUEUED: N_("Requeued; waiting to start again"),
+    PendingReason.HELD: N_("Held by its owner"),
+}
+
+ROLES: dict[str, str] = {
+    Role.CENTRE_ADMIN: N_("Centre admin"),
+    Role.REVIEWER: N_("Reviewer"),
+    Role.COMMITTEE: N_("Committee member"),
+    Role.ORG_ADMIN: N_("Org admin"),
+    Role.MEMBER: N_("Member"),
+    Role.VIEWER: N_("Viewer"),
+}
+ORG_ROLES = (Role.ORG_ADMIN, Role.MEMBER, Role.VIEWER)
+CENTRE_ROLES = (Role.CENTRE_ADMIN, Role.REVIEWER, Role.COMMITTEE)
+
+CATEGORIES: dict[str, str] = {
+    OrgCategory.UNIVERSITY: N_("University"),
+    OrgCategory.RESEARCH_INSTITUTE: N_("Research institute"),
+    OrgCategory.STARTUP: N_("Start-up"),
+    OrgCategory.ENTERPRISE: N_("Enterprise"),
+    OrgCategory.PUBLIC_BODY: N_("Public body"),
+}
+
+QOS: dict[str, str] = {
+    QosTier.RESERVED: N_("Reserved (guaranteed capacity)"),
+    QosTier.ON_DEMAND: N_("On demand"),
+    QosTier.PREEMPTIBLE: N_("Preemptible (cheaper, may be stopped)"),
+}
+
+PRECISIONS = ("BF16 dense", "FP8 dense")

@@ -1,0 +1,1 @@
+"""Portal routes by area: auth (login, logout, language), jobs, members, admin."""

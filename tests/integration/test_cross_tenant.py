@@ -1,0 +1,157 @@
+"""Tenant isolation: every object endpoint x (anonymous, other tenant, wrong role).
+
+Only 401/403/404 come back, another tenant's objects are "not found" (never "forbidden"), and
+no error body carries an identifier of tenant A that the caller did not already send. A final
+check makes the matrix fail when a new object endpoint is added without a row here.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.integration.conftest import World
+
+# (method, path template, body) for every endpoint that names an object in its path.
+OBJECT_ENDPOINTS: list[tuple[str, str, dict[str, Any] | None]] = [
+    ("GET", "/v1/orgs/{org_a}", None),
+    ("GET", "/v1/projects/{prj_a}", None),
+    ("GET", "/v1/users/{usr_a_member}", None),
+    ("PATCH", "/v1/users/{usr_a_member}", {"is_active": False}),
+    ("DELETE", "/v1/memberships/{mem_a_member}", None),
+    ("DELETE", "/v1/tokens/{tok_a_member}", None),
+    ("GET", "/v1/jobs/{job_a}", None),
+    ("POST", "/v1/jobs/{job_a}/cancel", None),
+    ("POST", "/v1/jobs/{job_a}/requeue", None),
+    ("GET", "/v1/jobs/{job_a}/attempts", None),
+    ("GET", "/v1/jobs/{job_a}/events", None),
+    ("GET", "/v1/jobs/{job_a}/logs", None),
+]
+# Centre-wide objects: every tenant may read them; only centre admins may change them.
+CENTRE_ENDPOINTS: list[tuple[str, str, dict[str, Any] | None]] = [
+    ("GET", "/v1/node-pools/{pool}", None),
+    (
+        "PUT",
+        "/v1/node-pools/{pool}",
+        {
+            "name": "local",
+            "gpu_model": "H800",
+            "gpus_per_node": 8,
+            "cpus_per_node": 8,
+            "memory_mb_per_node": 8192,
+            "node_count": 1,
+        },
+    ),
+    ("DELETE", "/v1/node-pools/{pool}", None),
+]
+# Actions a weaker role of the same org may not take: 403, with nothing changed.
+WRONG_ROLE = {
+    ("PATCH", "/v1/users/{usr_a_member}"): "a_org_admin",
+    ("DELETE", "/v1/memberships/{mem_a_member}"): "a_member",
+    ("POST", "/v1/jobs/{job_a}/cancel"): "a_viewer",
+    ("POST", "/v1/jobs/{job_a}/requeue"): "a_viewer",
+    ("PUT", "/v1/node-pools/{pool}"): "a_org_admin",
+    ("DELETE", "/v1/node-pools/{pool}"): "a_org_admin",
+}
+ID_RE = re.compile(r"\b(?:org|prj|usr|mem|tok|pool|job|att|evt|ses)_[0-9a-z]{26}\b")
+
+
+def _prepare(world: World) -> dict[str, str]:
+    job = world.submit("a_member", "prj_a", gpus=1)
+    world.cycle()
+    pools = world.call("root", "GET", "/v1/node-pools").json()
+    return {**world.ids, "job_a": job["id"], "pool": pools[0]["id"]}
+
+
+def _check(
+    world: World,
+    who: str | None,
+    method: str,
+    template: str,
+    body: dict[str, Any] | None,
+    ids: dict[str, str],
+    allowed: set[int],
+) -> None:
+    path = template.format(**ids)
+    r = world.call(who, method, path, json=body)
+    assert r.status_code in allowed, f"{who} {method} {path}: {r.status_code} {r.text}"
+    assert r.headers["content-type"].startswith("application/problem+json")
+    leaked = set(ID_RE.findall(r.text)) - set(ID_RE.findall(path))
+    assert not leaked, f"{who} {method} {path} leaked {leaked}"
+
+
+@pytest.mark.parametrize(("method", "template", "body"), OBJECT_ENDPOINTS + CENTRE_ENDPOINTS)
+def test_anonymous_gets_401(
+    world: World, method: str, template: str, body: dict[str, Any] | None
+) -> None:
+    _check(world, None, method, template, body, _prepare(world), {401})
+
+
+@pytest.mark.parametrize(("method", "template", "body"), OBJECT_ENDPOINTS)
+def test_other_tenant_gets_404_for_everything(
+    world: World, method: str, template: str, body: dict[str, Any] | None
+) -> None:
+    ids = _prepare(world)
+    for who in ("b_org_admin", "b_member", "b_viewer"):
+        _check(world, who, method, template, body, ids, {404})
+    job = world.call("a_member", "GET", f"/v1/jobs/{ids['job_a']}").json()
+    assert job["state"] == "RUNNING"  # nothing changed
+    user = world.call("root", "GET", f"/v1/users/{ids['usr_a_member']}").json()
+    assert user["is_active"]
+
+
+@pytest.mark.parametrize(("method", "template"), list(WRONG_ROLE))
+def test_wrong_role_gets_403_and_changes_nothing(world: World, method: str, template: str) -> None:
+    ids = _prepare(world)
+    body = dict(
+        (OBJECT_ENDPOINTS + CENTRE_ENDPOINTS)[
+            [(m, t) for m, t, _ in OBJECT_ENDPOINTS + CENTRE_ENDPOINTS].index((method, template))
+        ][2]
+        or {}
+    )
+    _check(world, WRONG_ROLE[(method, template)], method, template, body or None, ids, {403})
+    assert world.call("a_member", "GET", f"/v1/jobs/{ids['job_a']}").json()["state"] == "RUNNING"
+    assert len(world.call("root", "GET", "/v1/node-pools").json()) == 1
+
+
+def test_lists_and_references_across_tenants_show_nothing(world: World) -> None:
+    ids = _prepare(world)
+    for path, params in (
+        ("/v1/jobs", {"project_id": ids["prj_a"]}),
+        ("/v1/projects", {"org_id": ids["org_a"]}),
+        ("/v1/users", {"org_id": ids["org_a"]}),
+        ("/v1/memberships", {"org_id": ids["org_a"]}),
+        ("/v1/orgs", {}),
+    ):
+        page = world.call("b_org_admin", "GET", path, params=params).json()
+        assert not ID_RE.findall(str([i for i in page["items"] if ids["org_a"] in str(i)]))
+        assert ids["org_a"] not in str(page) and ids["prj_a"] not in str(page)
+    for path, body in (
+        ("/v1/projects", {"org_id": ids["org_a"], "name": "x", "slug": "x"}),
+        ("/v1/jobs", {"name": "x", "project": ids["prj_a"], "command": ["true"]}),
+        ("/v1/jobs", {"name": "x", "project": "org-a/proj-a", "command": ["true"]}),
+        (
+            "/v1/memberships",
+            {"org_id": ids["org_a"], "user_id": ids["usr_b_member"], "role": "member"},
+        ),
+        ("/v1/users", {"username": "sneaky", "email": "s@example.org", "org_id": ids["org_a"]}),
+    ):
+        r = world.call("b_org_admin", "POST", path, json=body)
+        assert r.status_code == 404, (path, r.text)
+    assert world.call("a_member", "GET", "/v1/jobs").json()["items"][0]["id"] == ids["job_a"]
+
+
+def test_every_object_endpoint_is_in_the_matrix(world: World) -> None:
+    spec = world.http.get("/v1/openapi.json").json()
+    declared = {
+        (m.upper(), re.sub(r"\{[^}]+\}", "{}", p))
+        for p, ops in spec["paths"].items()
+        if "{" in p
+        for m in ops
+    }
+    covered = {
+        (m, re.sub(r"\{[^}]+\}", "{}", t)) for m, t, _ in OBJECT_ENDPOINTS + CENTRE_ENDPOINTS
+    }
+    assert declared == covered

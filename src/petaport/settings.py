@@ -46,6 +46,14 @@ class Settings(BaseSettings):
     use_nvml: bool = True
     scheduler_interval_s: float = Field(default=0.5, gt=0)
     cancel_grace_s: float = Field(default=5.0, ge=0)
+    # The scheduling policy (docs/design/): "default" is the product policy; "fifo" and
+    # "fifo_backfill" are the simulator's baselines, available live for comparison.
+    scheduler_policy: Literal["default", "fifo", "fifo_backfill"] = "default"
+    scheduler_backfill: bool = True
+    scheduler_preemption: bool = True
+    fairshare_half_life_s: float = Field(default=7 * 86_400.0, ge=0)
+    # Finished attempts remembered per scheduler for duration prediction.
+    prediction_history: int = Field(default=5_000, ge=0, le=1_000_000)
     seed_demo: bool = True
     timezone: str = "Asia/Hong_Kong"
     default_locale: Literal["en", "zh_Hant"] = "en"

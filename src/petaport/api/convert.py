@@ -9,6 +9,7 @@ from petaport.schemas import (
     AllocationPublic,
     AttemptPublic,
     CapacityPublic,
+    FairSharePublic,
     JobEventPublic,
     JobPublic,
     Me,
@@ -16,9 +17,11 @@ from petaport.schemas import (
     NodePoolPublic,
     OrgPublic,
     ProjectPublic,
+    QuotaPublic,
     TokenPublic,
     UserPublic,
 )
+from petaport.services.quotas import FairShareRow, QuotaView
 from petaport.storage.repos.auth import TokenRecord
 
 
@@ -140,6 +143,7 @@ def job(j: Job, current: Attempt | None = None) -> JobPublic:
         environment=dict(s.environment),
         working_dir=s.working_dir,
         gpus=s.gpus,
+        gpu_fraction=s.gpu_fraction,
         gpu_model=s.gpu_model,
         cpus=s.cpus,
         memory_mb=s.memory_mb,
@@ -169,4 +173,31 @@ def attempt(a: Attempt) -> AttemptPublic:
 def job_event(e: JobEvent) -> JobEventPublic:
     return JobEventPublic(
         id=e.id, at=e.at, kind=e.kind, state=e.state.value if e.state else None, message=e.message
+    )
+
+
+def quota(v: QuotaView) -> QuotaPublic:
+    q = v.quota
+    return QuotaPublic(
+        id=q.id,
+        org_id=q.org_id,
+        project_id=q.project_id,
+        gpu_model=q.gpu_model,
+        nominal_gpus=q.nominal_gpus,
+        borrowing_limit_gpus=q.borrowing_limit_gpus,
+        lending_limit_gpus=q.lending_limit_gpus,
+        used_gpus=v.used_gpus,
+        created_at=q.created_at,
+        updated_at=q.updated_at,
+    )
+
+
+def fair_share(r: FairShareRow) -> FairSharePublic:
+    return FairSharePublic(
+        org_id=r.org_id,
+        project_id=r.project_id,
+        usage_gpu_hours=round(r.usage_gpu_s / 3600, 3),
+        usage_share=round(r.usage_share, 6),
+        entitlement_share=round(r.entitlement_share, 6),
+        factor=round(r.factor, 6),
     )

@@ -62,8 +62,8 @@ class ProjectNames:
 
 
 def gpu_text(job: JobPublic) -> str:
-    total = job.gpus * job.nodes
-    return f"{total} {job.gpu_model}" if total and job.gpu_model else str(total)
+    total = f"{job.gpu_fraction.normalize()}" if job.gpu_fraction else str(job.gpus * job.nodes)
+    return f"{total} {job.gpu_model}" if total != "0" and job.gpu_model else total
 
 
 def list_jobs(
@@ -107,7 +107,8 @@ def _runtime(job: JobPublic) -> str:
 def _job_rows(job: JobPublic, project: str) -> list[tuple[str, object]]:
     state = f"{job.state} ({job.reason})" if job.reason else job.state
     model = f" {job.gpu_model}" if job.gpu_model else ""
-    resources = (f"{job.nodes} node(s) x [{job.gpus}{model} GPU, {job.cpus} CPU, "
+    gpus = f"{job.gpu_fraction.normalize()} of one" if job.gpu_fraction else str(job.gpus)
+    resources = (f"{job.nodes} node(s) x [{gpus}{model} GPU, {job.cpus} CPU, "
                  f"{fmt_mem(job.memory_mb)}]")  # fmt: skip
     command = shlex.join(job.command) if job.command else "(bash script)"
     return [

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +89,7 @@ class SubmitFlags:
 
     name: str | None = None
     project: str | None = None
-    gpus: int | None = None
+    gpus: int | str | None = None
     gpu_model: str | None = None
     cpus: int | None = None
     mem: str | None = None
@@ -102,9 +103,31 @@ class SubmitFlags:
     script: str | None = None
 
 
+def parse_gpus(text: int | str, param: str = "--gpus") -> tuple[int, Decimal | None]:
+    """``4`` -> 4 whole GPUs per node; ``0.5`` -> half of one shared GPU."""
+    try:
+        value = Decimal(str(text).strip())
+    except InvalidOperation as exc:
+        raise UsageProblem(f"not a number of GPUs: {text!r}", param) from exc
+    if not value.is_finite() or value < 0:
+        raise UsageProblem(f"not a number of GPUs: {text!r}", param)
+    if value == value.to_integral_value():
+        return int(value), None
+    if value < 1 and value == value.quantize(Decimal("0.001")):
+        return 0, value
+    raise UsageProblem("GPUs: a whole number, or a share of one GPU such as 0.5", param)
+
+
+def _gpu_fields(flags: SubmitFlags) -> dict[str, Any]:
+    if flags.gpus is None:
+        return {}
+    gpus, fraction = parse_gpus(flags.gpus)
+    return {"gpus": gpus, "gpu_fraction": str(fraction)} if fraction else {"gpus": gpus}
+
+
 def _scalar_overrides(flags: SubmitFlags) -> dict[str, Any]:
     given = {
-        "name": flags.name, "project": flags.project, "gpus": flags.gpus,
+        "name": flags.name, "project": flags.project, **_gpu_fields(flags),
         "gpu_model": flags.gpu_model, "cpus": flags.cpus, "nodes": flags.nodes,
         "qos": flags.qos, "working_dir": flags.workdir,
         "memory_mb": parse_mem(flags.mem) if flags.mem is not None else None,

@@ -22,7 +22,10 @@ PROJECT_ENV = "PETAPORT_PROJECT"
 SUBMIT_CONTEXT = {"allow_interspersed_args": False}
 
 Opt = typer.Option
-Gpus = Annotated[int | None, Opt("--gpus", "-G", help="GPUs per node.", show_default=False)]
+Gpus = Annotated[
+    str | None,
+    Opt("--gpus", "-G", help="GPUs per node, or a share of one GPU (0.5).", show_default=False),
+]
 GpuModel = Annotated[str | None, Opt(help="GPU model, e.g. H800.", show_default=False)]
 Cpus = Annotated[int | None, Opt("--cpus", "-c", help="CPUs per node.", show_default=False)]
 Mem = Annotated[str | None, Opt(help="Memory per node: 16G, 512M, 1T.", show_default=False)]

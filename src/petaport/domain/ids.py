@@ -10,7 +10,7 @@ import os
 import time
 
 PREFIXES = frozenset(
-    {"org", "prj", "usr", "mem", "tok", "pool", "node", "job", "att", "evt", "ses"}
+    {"org", "prj", "usr", "mem", "tok", "pool", "node", "job", "att", "evt", "ses", "quo"}
 )
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 

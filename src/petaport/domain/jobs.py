@@ -116,6 +116,7 @@ class JobSpec:
     qos: QosTier = QosTier.ON_DEMAND
     requeue_on_node_fail: bool = True
     labels: tuple[tuple[str, str], ...] = field(default=())
+    gpu_milli: int = 0  # 1..999: thousandths of one shared GPU (then gpus is 0, nodes 1)
 
     def __post_init__(self) -> None:
         problems = spec_problems(self)
@@ -125,6 +126,11 @@ class JobSpec:
     @property
     def total_gpus(self) -> int:
         return self.gpus * self.nodes
+
+    @property
+    def gpu_fraction(self) -> Decimal | None:
+        """The share of one GPU a fractional job asks for (e.g. 0.5), else None."""
+        return Decimal(self.gpu_milli) / 1000 if self.gpu_milli else None
 
 
 def spec_problems(spec: JobSpec) -> list[str]:
@@ -153,7 +159,16 @@ def spec_problems(spec: JobSpec) -> list[str]:
         out.append("nodes must be between 1 and 1024")
     if spec.walltime_s is not None and not 1 <= spec.walltime_s <= MAX_WALLTIME_S:
         out.append("walltime must be between 1 second and 30 days")
+    out.extend(_fraction_problems(spec))
     return out
+
+
+def _fraction_problems(spec: JobSpec) -> list[str]:
+    if spec.gpu_milli and not (0 < spec.gpu_milli < 1000):
+        return ["a GPU fraction must be between 0.001 and 0.999"]
+    if spec.gpu_milli and (spec.gpus or spec.nodes != 1):
+        return ["a GPU fraction shares one GPU on one node: give no whole GPUs and one node"]
+    return []
 
 
 @dataclass(frozen=True)
@@ -191,6 +206,39 @@ class QueuedJob:
     memory_mb: int
     gpu_model: str | None
     reason: PendingReason | None
+    walltime_s: int | None = None
+    user_id: str | None = None
+    gpu_milli: int = 0
+
+
+@dataclass(frozen=True)
+class RunningWork:
+    """A RUNNING attempt as the scheduler reads it: what its job holds and since when."""
+
+    job_id: str
+    org_id: str
+    project_id: str
+    user_id: str
+    qos: QosTier
+    priority: int
+    started_at: datetime
+    allocations: tuple[Allocation, ...]
+    walltime_s: int | None
+    borrowing: bool
+    gpu_milli: int
+    stopping: bool  # a stop (cancel, requeue, preemption) was asked for
+
+
+@dataclass(frozen=True)
+class FinishedWork:
+    """A COMPLETED attempt, for duration prediction: who ran how many GPUs for how long."""
+
+    project_id: str
+    user_id: str
+    gpus: int
+    nodes: int
+    gpu_milli: int
+    duration_s: float
 
 
 @dataclass(frozen=True)
@@ -217,6 +265,8 @@ class Attempt:
     pid: int | None = None
     backend_ref: str | None = None
     detail: str = ""
+    borrowing: bool = False  # started beyond its tenant's guarantee (may be preempted)
+    gpu_milli: int = 0  # 1..999: the share of one GPU it holds
 
 
 @dataclass(frozen=True)

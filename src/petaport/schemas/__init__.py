@@ -208,6 +208,60 @@ class CapacityPublic(BaseModel):
     precision: str
 
 
+# GPU counts in thousandths: a JSON number or a decimal string ("0.5"), never a float inside.
+GpuFigure = Annotated[
+    Decimal, Field(strict=False, ge=0, le=1_000_000, max_digits=10, decimal_places=3)
+]
+
+
+class QuotaCreate(Model):
+    org: Text = Field(min_length=1, max_length=64, description="Org id or slug.")
+    project: Text | None = Field(
+        None,
+        min_length=1,
+        max_length=130,
+        description="Project id or `org-slug/project-slug`; none: a quota of the whole org.",
+    )
+    gpu_model: Text | None = Field(
+        None, min_length=1, max_length=64, description="None: all GPU models together."
+    )
+    nominal_gpus: GpuFigure = Field(description="Guaranteed GPUs (thousandths allowed).")
+    borrowing_limit_gpus: GpuFigure | None = Field(
+        None, description="GPUs it may use beyond nominal when idle; none: no limit."
+    )
+    lending_limit_gpus: GpuFigure | None = Field(
+        None, description="Idle nominal GPUs others may use; none: all of it."
+    )
+
+
+class QuotaUpdate(Model):
+    nominal_gpus: GpuFigure
+    borrowing_limit_gpus: GpuFigure | None = None
+    lending_limit_gpus: GpuFigure | None = None
+
+
+class QuotaPublic(BaseModel):
+    id: str
+    org_id: str
+    project_id: str | None
+    gpu_model: str | None
+    nominal_gpus: Decimal
+    borrowing_limit_gpus: Decimal | None
+    lending_limit_gpus: Decimal | None
+    used_gpus: Decimal = Field(description="GPUs its running jobs hold now.")
+    created_at: datetime
+    updated_at: datetime
+
+
+class FairSharePublic(BaseModel):
+    org_id: str
+    project_id: str
+    usage_gpu_hours: float = Field(description="Decayed GPU-hours, running work included.")
+    usage_share: float = Field(description="Share of all decayed usage, 0-1.")
+    entitlement_share: float = Field(description="Share of all entitlements, 0-1.")
+    factor: float = Field(description="Fair-share factor: 1 unused, 0.5 at entitlement.")
+
+
 class JobCreate(Model):
     name: Text = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
     project: Text = Field(
@@ -218,6 +272,16 @@ class JobCreate(Model):
     environment: dict[Text, Text] = Field(default_factory=dict, max_length=512)
     working_dir: Text | None = Field(None, max_length=4096)
     gpus: int = Field(0, ge=0, le=64, description="GPUs per node")
+    gpu_fraction: Decimal | None = Field(
+        None,
+        strict=False,
+        gt=0,
+        lt=1,
+        max_digits=4,
+        decimal_places=3,
+        description="A share of one GPU (e.g. 0.5), packed with other shares onto one GPU. "
+        "Give no whole GPUs and one node with it.",
+    )
     gpu_model: Text | None = Field(None, min_length=1, max_length=64)
     cpus: int = Field(1, ge=1, le=1024, description="CPUs per node")
     memory_mb: int = Field(1024, ge=1, le=16 * 1024 * 1024, description="Memory per node, MiB")
@@ -255,6 +319,7 @@ class JobPublic(BaseModel):
     environment: dict[str, str]
     working_dir: str | None
     gpus: int
+    gpu_fraction: Decimal | None = Field(None, description="The share of one GPU, if fractional.")
     gpu_model: str | None
     cpus: int
     memory_mb: int

@@ -39,6 +39,7 @@ from petaport.storage.repos.tenancy import TenancyRepo
 EVERYONE = Scope(everything=True)
 STOP_CANCEL = "cancel"
 STOP_REQUEUE = "requeue"
+STOP_PREEMPT = "preempt"  # the scheduler stops it for another job; it is requeued
 
 
 def request_hash(spec: JobSpec) -> str:
@@ -211,7 +212,7 @@ def _stop(ctx: Context, p: Principal, job_id: str, intent: str) -> Job:
         job = repo.get_job(scope_of(p), job_id, for_update=True)
         require_job_control(p, job)
         if job.state == JobState.RUNNING:
-            ref = _request_stop(ctx, repo, job, intent)
+            ref = request_stop(ctx, repo, job, intent, f"{intent} requested")
         elif intent == STOP_CANCEL and job.state == JobState.CANCELLED:
             return job
         else:
@@ -222,21 +223,16 @@ def _stop(ctx: Context, p: Principal, job_id: str, intent: str) -> Job:
     return job
 
 
-def _request_stop(ctx: Context, repo: JobRepo, job: Job, intent: str) -> AttemptRef | None:
+def request_stop(ctx: Context, repo: JobRepo, job: Job, intent: str, why: str) -> AttemptRef | None:
+    """Record the intent to stop the job's running attempt (with an event); the caller then
+    asks the backend, outside the transaction. None when nothing runs."""
     running = [a for a in repo.running_attempts() if a[0].job_id == job.id]
     if not running:
         return None
     attempt, attempt_dir, _ = running[0]
     repo.set_stop_intent(attempt.id, intent)
-    repo.add_event(
-        event(
-            job.id,
-            ctx,
-            f"{intent}_requested",
-            None,
-            f"{intent} requested; stopping attempt {attempt.number}",
-        )
-    )
+    kind = "preempted" if intent == STOP_PREEMPT else f"{intent}_requested"
+    repo.add_event(event(job.id, ctx, kind, None, f"{why}; stopping attempt {attempt.number}"))
     return AttemptRef(
         attempt.id, Path(attempt_dir), attempt.backend_ref or "", attempt.pid, attempt.started_at
     )

@@ -67,6 +67,9 @@ class Metrics:
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
+        self.preemptions = Counter(
+            "petaport_preemptions", "Running jobs preempted, by reason", ["reason"], registry=r
+        )
         self.attempts_ended = Counter(
             "petaport_attempts_ended", "Attempts that ended, by state", ["state"], registry=r
         )

@@ -1,11 +1,16 @@
 """The scheduling loop: reconcile with the backend, snapshot, decide (pure core), apply.
 
 One cycle:
-1. ``reconcile``: poll the backend for every RUNNING attempt and record those that ended.
-2. ``take_snapshot``: free GPUs per node (inventory minus running allocations), pending jobs.
+1. ``reconcile``: poll the backend for every RUNNING attempt and record those that ended;
+   finished GPU time is folded into the project's decayed fair-share usage, completed
+   attempts into the duration history.
+2. ``take_snapshot``: free GPUs per node (inventory minus running allocations, shared GPUs
+   with their free thousandths), pending jobs with walltimes and predicted durations, running
+   jobs with their start, walltime, tier and borrowing flag, quotas, decayed usage, the policy.
 3. ``petaport.scheduler.schedule`` decides.
-4. ``apply``: new reasons are written; each start is recorded *before* the backend launches it
-   (so a crash can never run a job twice), then the launch result is recorded.
+4. ``apply``: preemptions are asked of the backend (the victim's attempt ends PREEMPTED and
+   the job is requeued); new reasons are written; each start is recorded *before* the backend
+   launches it (so a crash can never run a job twice), then the launch result is recorded.
 """
 
 from __future__ import annotations
@@ -13,30 +18,50 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from petaport.domain.errors import RetryLater
 from petaport.domain.ids import new_id
 from petaport.domain.jobs import (
     Attempt,
+    FinishedWork,
     Job,
     JobState,
     PendingReason,
     QueuedJob,
+    RunningWork,
     check_transition,
 )
 from petaport.domain.tenancy import Scope
-from petaport.scheduler import Decisions, NodeState, PendingJob, Snapshot, Start, schedule
+from petaport.scheduler import (
+    Decisions,
+    NodeState,
+    PendingJob,
+    Policy,
+    PolicyConfig,
+    Preemption,
+    RunningJob,
+    Snapshot,
+    Start,
+    schedule,
+)
+from petaport.scheduler.fairshare import add_usage
+from petaport.scheduler.prediction import DurationHistory, Finished
 from petaport.services.context import Context
-from petaport.services.jobs import STOP_CANCEL, STOP_REQUEUE, event
+from petaport.services.jobs import STOP_CANCEL, STOP_PREEMPT, STOP_REQUEUE, event, request_stop
 from petaport.services.ports import AttemptLaunch, AttemptRef, AttemptReport, NodeInfo
+from petaport.services.quotas import running_usage, scheduler_quotas, stored_usage
 from petaport.storage.repos.jobs import JobRepo
+from petaport.storage.repos.quotas import QuotaRepo, UsageRepo
 
 log = logging.getLogger(__name__)
 EVERYTHING = Scope(everything=True)
 MAX_AUTO_REQUEUES = 3
 MIN_GAP_S = 0.02
+MILLI = 1000
 
 
 @dataclass(frozen=True)
@@ -46,8 +71,9 @@ class CycleResult:
     pending: int
 
 
-def reconcile(ctx: Context) -> int:
-    """Record every attempt the backend says has ended. Returns how many ended."""
+def reconcile(ctx: Context, history: DurationHistory | None = None) -> int:
+    """Record every attempt the backend says has ended (completed ones into ``history``).
+    Returns how many ended."""
     with ctx.db.transaction() as s:
         running = JobRepo(s).running_attempts()
     if not running:
@@ -59,16 +85,25 @@ def reconcile(ctx: Context) -> int:
     ended = 0
     for (attempt, _, intent), report in zip(running, reports, strict=True):
         if report.state.is_terminal:
-            record_end(ctx, attempt, intent, report)
+            finished = record_end(ctx, attempt, intent, report)
+            if finished is not None and history is not None:
+                history.record(finished)
             ended += 1
     return ended
 
 
-def record_end(ctx: Context, attempt: Attempt, intent: str | None, report: AttemptReport) -> None:
+def record_end(
+    ctx: Context, attempt: Attempt, intent: str | None, report: AttemptReport
+) -> Finished | None:
+    """Store the attempt's end and the job's next state; fold its GPU time into fair-share
+    usage. Returns the duration-history entry of a COMPLETED attempt."""
     now = ctx.clock()
+    state = report.state
+    if intent == STOP_PREEMPT and state != JobState.COMPLETED:
+        state = JobState.PREEMPTED  # stopped for another job; a job that finished first keeps it
     ended = replace(
         attempt,
-        state=report.state,
+        state=state,
         ended_at=report.ended_at or now,
         exit_code=report.exit_code,
         detail=report.detail,
@@ -79,23 +114,62 @@ def record_end(ctx: Context, attempt: Attempt, intent: str | None, report: Attem
         repo.save_attempt(ended)
         job = _job_after(job, ended, intent)
         repo.save_job(job)
+        gpu_s = _gpu_seconds(ended)
+        if gpu_s > 0 and ended.ended_at is not None:
+            _fold_usage(ctx, UsageRepo(s), job, gpu_s, ended.ended_at)
         message = f"attempt {attempt.number} ended {report.state.value}"
         if report.exit_code is not None:
             message += f" (exit code {report.exit_code})"
         if report.detail:
             message += f": {report.detail}"
         repo.add_event(event(job.id, ctx, "attempt_ended", job.state, message))
-    ctx.metrics.attempts_ended.labels(report.state.value).inc()
+    ctx.metrics.attempts_ended.labels(ended.state.value).inc()
+    if ended.state != JobState.COMPLETED or ended.started_at is None or ended.ended_at is None:
+        return None
+    spec = job.spec
+    demand = spec.gpu_milli or spec.gpus * spec.nodes * MILLI
+    duration = (ended.ended_at - ended.started_at).total_seconds()
+    return Finished(job.project_id, job.user_id, demand, max(0.0, duration))
+
+
+def _gpu_seconds(attempt: Attempt) -> float:
+    if attempt.started_at is None or attempt.ended_at is None:
+        return 0.0
+    held = (
+        attempt.gpu_milli / MILLI
+        if attempt.gpu_milli
+        else sum(len(a.gpu_indices) for a in attempt.allocations)
+    )
+    return held * max(0.0, (attempt.ended_at - attempt.started_at).total_seconds())
+
+
+def _fold_usage(ctx: Context, usage: UsageRepo, job: Job, gpu_s: float, at: datetime) -> None:
+    """Add an attempt's GPU-seconds to its project's decayed usage (counted at its end)."""
+    half_life = ctx.settings.fairshare_half_life_s
+    current = usage.get_for_update(job.project_id)
+    if current is None:
+        usage.put(job.org_id, job.project_id, gpu_s, at)
+        return
+    total, as_of = current
+    if at < as_of:  # an attempt that ended before the last fold: decay it instead
+        usage.put(job.org_id, job.project_id, add_usage(gpu_s, at, total, as_of, half_life), as_of)
+    else:
+        usage.put(job.org_id, job.project_id, add_usage(total, as_of, gpu_s, at, half_life), at)
 
 
 def _job_after(job: Job, attempt: Attempt, intent: str | None) -> Job:
     if job.state != JobState.RUNNING:
         return job  # the job was already moved on (should not happen; keep what is stored)
-    requeue = intent == STOP_REQUEUE or (
-        attempt.state == JobState.NODE_FAIL
-        and intent != STOP_CANCEL
-        and job.spec.requeue_on_node_fail
-        and job.attempt_count <= MAX_AUTO_REQUEUES
+    preempted = intent == STOP_PREEMPT and attempt.state == JobState.PREEMPTED
+    requeue = (
+        intent == STOP_REQUEUE
+        or preempted
+        or (
+            attempt.state == JobState.NODE_FAIL
+            and intent != STOP_CANCEL
+            and job.spec.requeue_on_node_fail
+            and job.attempt_count <= MAX_AUTO_REQUEUES
+        )
     )
     end_at = attempt.ended_at
     if requeue:
@@ -119,53 +193,155 @@ def _job_after(job: Job, attempt: Attempt, intent: str | None) -> Job:
     )
 
 
-def take_snapshot(ctx: Context, inventory: list[NodeInfo]) -> tuple[Snapshot, dict[str, QueuedJob]]:
+def policy_config(ctx: Context) -> PolicyConfig:
+    st = ctx.settings
+    return PolicyConfig(
+        policy=Policy(st.scheduler_policy),
+        backfill=st.scheduler_backfill,
+        preemption=st.scheduler_preemption,
+        half_life_s=st.fairshare_half_life_s,
+    )
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """What one cycle read: the queue and the running work, by job id."""
+
+    pending: dict[str, QueuedJob]
+    running: dict[str, RunningWork]
+
+
+def take_snapshot(
+    ctx: Context, inventory: list[NodeInfo], history: DurationHistory | None = None
+) -> tuple[Snapshot, Loaded]:
     with ctx.db.transaction() as s:
         repo = JobRepo(s)
-        running = repo.running_attempts()
+        running = repo.running_work()
         pending = repo.queue()
-    used_gpus: dict[str, set[int]] = {}
+        quotas = QuotaRepo(s).list()
+        usage = UsageRepo(s).all()
+    now = ctx.clock()
+    config = policy_config(ctx)
+    predict = _predictor(history if config.predicts else None)
+    snapshot = Snapshot(
+        now,
+        _node_states(inventory, running),
+        tuple(_pending_job(j, predict) for j in pending),
+        tuple(_running_job(r, predict) for r in running if not r.stopping),
+        scheduler_quotas(quotas),
+        stored_usage(usage) + running_usage(running, now),
+        config=config,
+    )
+    return snapshot, Loaded({j.id: j for j in pending}, {r.job_id: r for r in running})
+
+
+def _node_states(inventory: list[NodeInfo], running: list[RunningWork]) -> tuple[NodeState, ...]:
+    """Free capacity per node: whole GPUs not held, and GPUs shared by fractional jobs with
+    the thousandths still free."""
+    whole: dict[str, set[int]] = {}
+    shared: dict[tuple[str, int], int] = {}
     used_cpus: dict[str, int] = {}
     used_mem: dict[str, int] = {}
-    for attempt, _, _ in running:
-        for a in attempt.allocations:
-            used_gpus.setdefault(a.node, set()).update(a.gpu_indices)
+    for r in running:
+        for a in r.allocations:
+            if r.gpu_milli:
+                for i in a.gpu_indices:
+                    shared[(a.node, i)] = shared.get((a.node, i), 0) + r.gpu_milli
+            else:
+                whole.setdefault(a.node, set()).update(a.gpu_indices)
             used_cpus[a.node] = used_cpus.get(a.node, 0) + a.cpus
             used_mem[a.node] = used_mem.get(a.node, 0) + a.memory_mb
-    nodes = tuple(
-        NodeState(
-            n.name,
-            n.name,
-            n.gpu_model,
-            len(n.gpu_indices),
-            tuple(i for i in n.gpu_indices if i not in used_gpus.get(n.name, set())),
-            n.cpus,
-            n.cpus - used_cpus.get(n.name, 0),
-            n.memory_mb,
-            n.memory_mb - used_mem.get(n.name, 0),
+    states = []
+    for n in inventory:
+        taken = whole.get(n.name, set())
+        sharing = {i: MILLI - m for (node, i), m in shared.items() if node == n.name}
+        states.append(
+            NodeState(
+                n.name,
+                n.name,
+                n.gpu_model,
+                len(n.gpu_indices),
+                tuple(i for i in n.gpu_indices if i not in taken and i not in sharing),
+                n.cpus,
+                n.cpus - used_cpus.get(n.name, 0),
+                n.memory_mb,
+                n.memory_mb - used_mem.get(n.name, 0),
+                gpu_free_milli=tuple(
+                    (i, free) for i, free in sorted(sharing.items()) if free > 0 and i not in taken
+                ),
+            )
         )
-        for n in inventory
-    )
-    queue = tuple(
-        PendingJob(
-            j.id,
-            j.org_id,
-            j.project_id,
-            j.priority,
-            j.qos,
-            j.submitted_at,
-            j.gpus,
-            j.nodes,
-            j.cpus,
-            j.memory_mb,
-            j.gpu_model,
-        )
-        for j in pending
-    )
-    return Snapshot(ctx.clock(), nodes, queue), {j.id: j for j in pending}
+    return tuple(states)
 
 
-def apply(ctx: Context, decisions: Decisions, jobs: dict[str, QueuedJob]) -> int:
+Predictor = Callable[[PendingJob], float | None]
+
+
+def _predictor(history: DurationHistory | None) -> Predictor:
+    """Predicted duration from the history of similar jobs (same project, user and GPU
+    demand first), memoised per (project, user, demand) for one cycle."""
+    memo: dict[tuple[str, str | None, int], float | None] = {}
+
+    def predict(job: PendingJob) -> float | None:
+        if history is None:
+            return None
+        key = (job.project_id, job.user, job.demand_milli)
+        if key not in memo:
+            memo[key] = history.predict(job)
+        return memo[key]
+
+    return predict
+
+
+def _pending_job(j: QueuedJob, predict: Predictor) -> PendingJob:
+    job = PendingJob(
+        j.id,
+        j.org_id,
+        j.project_id,
+        j.priority,
+        j.qos,
+        j.submitted_at,
+        j.gpus,
+        j.nodes,
+        j.cpus,
+        j.memory_mb,
+        j.gpu_model,
+        gpu_milli=j.gpu_milli,
+        walltime_s=j.walltime_s,
+        user=j.user_id,
+    )
+    predicted = predict(job)
+    return job if predicted is None else replace(job, predicted_duration_s=predicted)
+
+
+def _running_job(r: RunningWork, predict: Predictor) -> RunningJob:
+    gpus = {len(a.gpu_indices) for a in r.allocations}
+    probe = PendingJob(
+        r.job_id, r.org_id, r.project_id, r.priority, r.qos, r.started_at,
+        max(gpus, default=0), len(r.allocations), 0, 0, gpu_milli=r.gpu_milli, user=r.user_id,
+    )  # fmt: skip
+    predicted = predict(probe)
+    return RunningJob(
+        r.job_id,
+        r.org_id,
+        r.project_id,
+        r.qos,
+        r.started_at,
+        r.allocations,
+        walltime_s=r.walltime_s,
+        predicted_end=None if predicted is None else r.started_at + timedelta(seconds=predicted),
+        borrowing=r.borrowing,
+        gpu_milli=r.gpu_milli,
+        priority=r.priority,
+    )
+
+
+def apply(ctx: Context, decisions: Decisions, loaded: Loaded) -> int:
+    for p in decisions.preemptions:
+        victim = loaded.running.get(p.job_id)
+        if victim is not None and not victim.stopping:
+            _preempt(ctx, p)
+    jobs = loaded.pending
     changed = {jid: r for jid, r in decisions.waits.items() if jobs[jid].reason != r}
     if changed:
         with ctx.db.transaction() as s:
@@ -176,6 +352,26 @@ def apply(ctx: Context, decisions: Decisions, jobs: dict[str, QueuedJob]) -> int
     return started
 
 
+def _preempt(ctx: Context, p: Preemption) -> None:
+    """Ask the backend to stop the victim; its attempt ends PREEMPTED and it is requeued."""
+    with ctx.db.transaction() as s:
+        repo = JobRepo(s)
+        job = repo.get_job(EVERYTHING, p.job_id, for_update=True)
+        if job.state != JobState.RUNNING:
+            return
+        why = (
+            "its tier is preemptible"
+            if p.reason == "PreemptibleTier"
+            else ("it ran on capacity its owner reclaims")
+        )
+        ref = request_stop(
+            ctx, repo, job, STOP_PREEMPT, f"preempted for job {p.for_job}: {why} ({p.reason})"
+        )
+    if ref is not None:
+        ctx.backend.cancel(ref)
+        ctx.metrics.preemptions.labels(p.reason).inc()
+
+
 def _start(ctx: Context, start: Start) -> int:
     now = ctx.clock()
     with ctx.db.transaction() as s:
@@ -184,7 +380,16 @@ def _start(ctx: Context, start: Start) -> int:
         if current.state != JobState.PENDING:
             return 0  # cancelled meanwhile
         number = current.attempt_count + 1
-        attempt = Attempt(new_id("att"), job.id, number, JobState.RUNNING, start.allocations, now)
+        attempt = Attempt(
+            new_id("att"),
+            job.id,
+            number,
+            JobState.RUNNING,
+            start.allocations,
+            now,
+            borrowing=start.borrowing,
+            gpu_milli=start.gpu_milli,
+        )
         attempt_dir = ctx.settings.jobs_dir.resolve() / job.id / str(number)
         repo.add_attempt(attempt, str(attempt_dir))
         check_transition(current.state, JobState.RUNNING)
@@ -200,6 +405,10 @@ def _start(ctx: Context, start: Start) -> int:
         )
         repo.save_job(running)
         gpus = ";".join(f"{a.node}:{','.join(map(str, a.gpu_indices))}" for a in start.allocations)
+        if start.gpu_milli:
+            gpus += f" ({start.gpu_milli / MILLI:g} of the GPU)"
+        if start.borrowing:
+            gpus += ", borrowing idle capacity (may be preempted)"
         repo.add_event(
             event(
                 job.id,
@@ -239,6 +448,10 @@ def _launch(ctx: Context, attempt: Attempt, launch: AttemptLaunch) -> None:
         )
 
 
+def _finished(f: FinishedWork) -> Finished:
+    return Finished(f.project_id, f.user_id, f.gpu_milli or f.gpus * f.nodes * MILLI, f.duration_s)
+
+
 class SchedulerLoop:
     """Runs cycles in a background thread: on a poke, or every ``scheduler_interval_s``."""
 
@@ -248,6 +461,7 @@ class SchedulerLoop:
         self._thread: threading.Thread | None = None
         self._inventory: list[NodeInfo] = []
         self._inventory_at = 0.0
+        self._history: DurationHistory | None = None
 
     def inventory(self) -> list[NodeInfo]:
         if time.monotonic() - self._inventory_at > 60 or not self._inventory:
@@ -255,13 +469,24 @@ class SchedulerLoop:
             self._inventory_at = time.monotonic()
         return self._inventory
 
+    def history(self) -> DurationHistory:
+        """Durations of recent completed attempts; loaded once, then fed by ``reconcile``."""
+        if self._history is None:
+            self._history = DurationHistory()
+            with self.ctx.db.transaction() as s:
+                recent = JobRepo(s).finished_work(self.ctx.settings.prediction_history)
+            for f in recent:
+                self._history.record(_finished(f))
+        return self._history
+
     def run_cycle(self) -> CycleResult:
         started_at = time.perf_counter()
-        ended = reconcile(self.ctx)
-        snapshot, jobs = take_snapshot(self.ctx, self.inventory())
-        started = apply(self.ctx, schedule(snapshot), jobs)
+        history = self.history()
+        ended = reconcile(self.ctx, history)
+        snapshot, loaded = take_snapshot(self.ctx, self.inventory(), history)
+        started = apply(self.ctx, schedule(snapshot), loaded)
         if started:
-            ended += reconcile(self.ctx)  # very short jobs may already be done
+            ended += reconcile(self.ctx, history)  # very short jobs may already be done
         self.ctx.metrics.scheduler_cycle.observe(time.perf_counter() - started_at)
         return CycleResult(ended, started, len(snapshot.pending) - started)
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 from sqlalchemy import (
     JSON,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -131,6 +132,8 @@ class JobRow(Base):
     memory_mb: Mapped[int] = mapped_column(Integer, default=1024)
     nodes: Mapped[int] = mapped_column(Integer, default=1)
     qos: Mapped[str] = mapped_column(String(16), default="on-demand")
+    walltime_s: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    gpu_milli: Mapped[int] = mapped_column(Integer, default=0)
     state: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
     priority: Mapped[int] = mapped_column(Integer, default=0)
@@ -165,6 +168,10 @@ class AttemptRow(Base):
     backend_ref: Mapped[str | None] = mapped_column(String(255), nullable=True)
     detail: Mapped[str] = mapped_column(Text, default="")
     stop_intent: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # What the scheduler said at the start: it ran beyond its tenant's guarantee (it may be
+    # preempted when the owner reclaims), and the share of one GPU a fractional job holds.
+    borrowing: Mapped[bool] = mapped_column(Boolean, default=False)
+    gpu_milli: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class JobEventRow(Base):
@@ -175,3 +182,31 @@ class JobEventRow(Base):
     kind: Mapped[str] = mapped_column(String(32))
     state: Mapped[str | None] = mapped_column(String(16), nullable=True)
     message: Mapped[str] = mapped_column(Text, default="")
+
+
+class QuotaRow(Base):
+    """A GPU quota of an org (``project_id`` NULL) or a project, for one GPU model or all
+    (``gpu_model`` NULL). ``scope_key`` is ``org/project/model`` with ``*`` for NULL, unique,
+    because NULLs never collide in a UNIQUE constraint."""
+
+    __tablename__ = "quotas"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    scope_key: Mapped[str] = mapped_column(String(200), unique=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id"), index=True)
+    project_id: Mapped[str | None] = mapped_column(ForeignKey("projects.id"), nullable=True)
+    gpu_model: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    nominal_gpus: Mapped[Decimal] = mapped_column(Numeric(12, 3))
+    borrowing_limit_gpus: Mapped[Decimal | None] = mapped_column(Numeric(12, 3), nullable=True)
+    lending_limit_gpus: Mapped[Decimal | None] = mapped_column(Numeric(12, 3), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ProjectUsageRow(Base):
+    """Fair-share state: a project's GPU-seconds of finished attempts, decayed to ``as_of``."""
+
+    __tablename__ = "project_usage"
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id"), index=True)
+    gpu_s: Mapped[float] = mapped_column(Float)
+    as_of: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -44,6 +44,7 @@ def spec_from(body: JobCreate) -> JobSpec:
         environment=tuple(sorted(body.environment.items())),
         working_dir=body.working_dir,
         gpus=body.gpus,
+        gpu_milli=int(body.gpu_fraction * 1000) if body.gpu_fraction is not None else 0,
         gpu_model=body.gpu_model,
         cpus=body.cpus,
         memory_mb=body.memory_mb,

@@ -9,7 +9,8 @@ Invariants:
 - walltime is judged lazily against the clock: an attempt past it is TIMEOUT, ending exactly at
   ``started_at + walltime_s`` with exit code 143 (SIGTERM), whoever looks first;
 - ``cancel`` is immediate (CANCELLED, exit code 143) and idempotent, and is recorded;
-- a GPU is held by at most one RUNNING attempt: launching onto a held GPU raises ``FakeMisuseError``
+- a GPU is held by at most one RUNNING attempt, or shared by fractional attempts whose shares
+  add up to at most one GPU: launching onto a held GPU raises ``FakeMisuseError``
   (a scheduler or service bug, never a transient failure);
 - ``attempt_dir``, ``stdout.log`` and ``stderr.log`` are created at launch; text arrives only
   when the test writes it (``write_output`` or ``finish``);
@@ -250,12 +251,19 @@ class FakeBackend:
         return ""
 
     def _check_gpus_free(self, new: FakeAttempt) -> None:
+        shares = new.launch.spec.gpu_milli
         for attempt in self.cluster.attempts.values():
             clash = attempt.gpus & new.gpus
-            if clash and self._settled(attempt).state is JobState.RUNNING:
-                raise FakeMisuseError(
-                    f"GPUs {sorted(clash)} are held by running attempt {attempt.launch.attempt_id}"
-                )
+            if not clash or self._settled(attempt).state is not JobState.RUNNING:
+                continue
+            milli = attempt.launch.spec.gpu_milli
+            if new.launch.spec.gpu_milli and milli:
+                shares += milli
+                if shares <= 1000:
+                    continue
+            raise FakeMisuseError(
+                f"GPUs {sorted(clash)} are held by running attempt {attempt.launch.attempt_id}"
+            )
 
     def _settled(self, attempt: FakeAttempt) -> FakeAttempt:
         walltime_s = attempt.launch.spec.walltime_s

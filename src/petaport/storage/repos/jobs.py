@@ -13,6 +13,7 @@ from petaport.domain.errors import NotFound
 from petaport.domain.jobs import (
     Allocation,
     Attempt,
+    FinishedWork,
     Job,
     JobEvent,
     JobSpec,
@@ -20,6 +21,7 @@ from petaport.domain.jobs import (
     PendingReason,
     QosTier,
     QueuedJob,
+    RunningWork,
 )
 from petaport.domain.tenancy import Scope
 from petaport.storage.tables import AttemptRow, JobEventRow, JobRow
@@ -101,6 +103,8 @@ def attempt_from_row(r: AttemptRow) -> Attempt:
         pid=r.pid,
         backend_ref=r.backend_ref,
         detail=r.detail,
+        borrowing=r.borrowing,
+        gpu_milli=r.gpu_milli,
     )
 
 
@@ -111,6 +115,7 @@ def _job_values(job: Job, key: str | None, digest: str | None) -> dict[str, obje
         "user_id": job.user_id, "name": spec.name, "spec": spec_to_json(spec),
         "gpus": spec.gpus, "gpu_model": spec.gpu_model, "cpus": spec.cpus,
         "memory_mb": spec.memory_mb, "nodes": spec.nodes, "qos": spec.qos.value,
+        "walltime_s": spec.walltime_s, "gpu_milli": spec.gpu_milli,
         "state": job.state.value, "reason": job.reason.value if job.reason else None,
         "priority": job.priority, "submitted_at": job.submitted_at, "updated_at": job.updated_at,
         "backend": job.backend, "attempt_count": 0, "idempotency_key": key,
@@ -221,13 +226,15 @@ class JobRepo:
         r = JobRow
         q = (
             select(r.id, r.org_id, r.project_id, r.priority, r.qos, r.submitted_at, r.gpus,
-                   r.nodes, r.cpus, r.memory_mb, r.gpu_model, r.reason)
+                   r.nodes, r.cpus, r.memory_mb, r.gpu_model, r.reason, r.walltime_s, r.user_id,
+                   r.gpu_milli)
             .where(r.state == "PENDING")
             .order_by(r.id)
         )  # fmt: skip
         return [
             QueuedJob(row[0], row[1], row[2], row[3], QosTier(row[4]), row[5], row[6], row[7],
-                      row[8], row[9], row[10], PendingReason(row[11]) if row[11] else None)
+                      row[8], row[9], row[10], PendingReason(row[11]) if row[11] else None,
+                      row[12], row[13], row[14])
             for row in self.s.execute(q)
         ]  # fmt: skip
 
@@ -255,6 +262,8 @@ class JobRepo:
                 pid=a.pid,
                 backend_ref=a.backend_ref,
                 detail=a.detail,
+                borrowing=a.borrowing,
+                gpu_milli=a.gpu_milli,
             )
         )
 
@@ -287,6 +296,42 @@ class JobRepo:
         """RUNNING attempts with their attempt dir and stop intent ('cancel'/'requeue')."""
         q = select(AttemptRow).where(AttemptRow.state == "RUNNING").order_by(AttemptRow.id)
         return [(attempt_from_row(r), r.attempt_dir, r.stop_intent) for r in self.s.scalars(q)]
+
+    def running_work(self) -> list[RunningWork]:
+        """Every RUNNING attempt with what the scheduler needs of its job, in one query."""
+        a, j = AttemptRow, JobRow
+        q = (
+            select(j.id, j.org_id, j.project_id, j.user_id, j.qos, j.priority, a.created_at,
+                   a.started_at, a.allocations, j.walltime_s, a.borrowing, a.gpu_milli,
+                   a.stop_intent)
+            .join(j, j.id == a.job_id)
+            .where(a.state == "RUNNING")
+            .order_by(a.id)
+        )  # fmt: skip
+        return [
+            RunningWork(row[0], row[1], row[2], row[3], QosTier(row[4]), row[5], row[7] or row[6],
+                        allocations_from_json(row[8]), row[9], bool(row[10]), int(row[11]),
+                        row[12] is not None)
+            for row in self.s.execute(q)
+        ]  # fmt: skip
+
+    def finished_work(self, limit: int) -> list[FinishedWork]:
+        """The last ``limit`` COMPLETED attempts, oldest first (duration prediction)."""
+        a, j = AttemptRow, JobRow
+        q = (
+            select(j.project_id, j.user_id, j.gpus, j.nodes, j.gpu_milli, a.started_at, a.ended_at)
+            .join(j, j.id == a.job_id)
+            .where(a.state == "COMPLETED", a.started_at.is_not(None), a.ended_at.is_not(None))
+            .order_by(a.ended_at.desc(), a.id.desc())
+            .limit(limit)
+        )
+        out = [
+            FinishedWork(p, u, g, n, m, max(0.0, (end - start).total_seconds()))
+            for p, u, g, n, m, start, end in self.s.execute(q)
+            if start is not None and end is not None
+        ]
+        out.reverse()
+        return out
 
     def set_stop_intent(self, attempt_id: str, intent: str) -> None:
         self.s.execute(

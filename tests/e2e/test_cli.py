@@ -223,3 +223,28 @@ def test_unreachable_server_is_a_clear_error(tmp_path: Path, server: LiveServer)
     assert result.returncode == 4
     assert "cannot reach Petaport at http://127.0.0.1:9" in result.stderr
     assert_clean_error(result)
+
+
+def test_quotas_fairshare_and_a_gpu_share(make_cli: Callable[[str], Cli]) -> None:
+    admin = make_cli("admin")
+    made = admin.json("quotas", "set", PROJECT, "--gpus", "2", "--borrow", "0")
+    assert made["nominal_gpus"] == "2.000" and made["borrowing_limit_gpus"] == "0.000"
+    changed = admin.json("quotas", "set", PROJECT, "--gpus", "4", "--borrow", "none")
+    assert changed["id"] == made["id"] and changed["borrowing_limit_gpus"] is None
+    table = admin.ok("quotas", "list")
+    assert "harbour-u" in table and "llm-pretrain" in table and "4" in table
+    bad = admin("quotas", "set", PROJECT, "--gpus", "lots")
+    assert bad.returncode == 2 and "not a number of GPUs" in bad.stderr
+    assert_clean_error(bad)
+    alice = make_cli("harbour-u-alice")
+    denied = alice("quotas", "set", PROJECT, "--gpus", "64")
+    assert denied.returncode != 0 and "centre admin" in denied.stderr
+    assert_clean_error(denied)
+    job_id = alice.ok("submit", "--gpus", "0.5", "-p", PROJECT, "--", "true").strip()
+    assert alice.json("show", job_id)["job"]["gpu_fraction"] == "0.5"
+    assert wait_for(alice, job_id, {"COMPLETED"})["state"] == "COMPLETED"
+    assert "0.5" in alice.ok("jobs", "--mine")
+    shares = alice.json("fairshare")
+    assert all(0 < s["factor"] <= 1 for s in shares)
+    assert "FACTOR" in alice.ok("fairshare")
+    admin.ok("quotas", "delete", made["id"], "--yes")

@@ -200,3 +200,21 @@ def test_several_worker_processes_share_one_scheduler(tmp_path: Path) -> None:
         assert leaders == 1
     finally:
         server.stop()
+
+
+def test_on_demand_work_preempts_preemptible_work_which_is_requeued(server: LiveServer) -> None:
+    with server.client("harbour-u-alice") as c:
+        cheap = submit(c, ["sleep", "60"], gpus=8, qos="preemptible", name="cheap")
+        wait_for(c, cheap, {"RUNNING"})
+        urgent = submit(c, SHOW_GPUS, gpus=2, name="urgent")
+        assert wait_for(c, urgent, {"RUNNING", "COMPLETED"}, timeout_s=40)["attempt_count"] == 1
+        requeued = job(c, cheap)
+        assert requeued["state"] in {"PENDING", "RUNNING"} and requeued["attempt_count"] >= 1
+        first = c.get(f"/v1/jobs/{cheap}/attempts").json()[0]
+        assert first["state"] == "PREEMPTED"
+        events = c.get(f"/v1/jobs/{cheap}/events").json()
+        preempted = [e for e in events if e["kind"] == "preempted"]
+        assert len(preempted) == 1 and urgent in preempted[0]["message"]
+        # Once the urgent job is done, the preempted job starts again (a second attempt).
+        assert wait_for(c, cheap, {"RUNNING"}, timeout_s=40)["attempt_count"] == 2
+        c.post(f"/v1/jobs/{cheap}/cancel")

@@ -263,3 +263,117 @@ def test_every_portal_string_has_a_traditional_chinese_translation(tmp_path: Pat
         placeholders = set(re.findall(r"%\(\w+\)s", str(message.id)))
         assert placeholders == set(re.findall(r"%\(\w+\)s", str(found.string))), message.id
         assert found.string != message.id, message.id  # translated, not copied
+
+
+def test_a_centre_admin_sets_changes_and_deletes_a_quota(page: Page, server: LiveServer) -> None:
+    log_in(page, server, "admin")
+    page.get_by_role("navigation").get_by_role("link", name="Quotas").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Quotas and fair share")
+    page.locator("#q-org").select_option("victoria-bank")
+    page.locator("#q-project").select_option("victoria-bank/risk-llm")
+    page.locator("#q-nominal_gpus").fill("2")
+    page.locator("#q-borrowing_limit_gpus").fill("1.5")
+    page.get_by_role("button", name="Set quota").click()
+    row = page.get_by_role("row", name=re.compile("Credit-risk language model"))
+    expect(row).to_have_count(1)
+    expect(row.locator("td").nth(0)).to_contain_text("Victoria Harbour Bank")
+    expect(row.locator("td").nth(2)).to_have_text("any")
+    expect(row.locator("td").nth(3)).to_have_text("2")
+    expect(row.locator("td").nth(4)).to_have_text("1.5")
+    expect(row.locator("td").nth(5)).to_have_text("all idle")
+    expect(row.locator("td").nth(6)).to_have_text("0")
+    expect(row.locator("meter")).to_have_count(1)
+
+    page.locator("#q-org").select_option("victoria-bank")  # the same target again: changed
+    page.locator("#q-project").select_option("victoria-bank/risk-llm")
+    page.locator("#q-nominal_gpus").fill("3")
+    page.locator("#q-lending_limit_gpus").fill("1")
+    page.get_by_role("button", name="Set quota").click()
+    expect(row).to_have_count(1)
+    expect(row.locator("td").nth(3)).to_have_text("3")
+    expect(row.locator("td").nth(4)).to_have_text("no limit")
+    expect(row.locator("td").nth(5)).to_have_text("1")
+
+    row.get_by_role("button", name="Delete the quota of victoria-bank/risk-llm").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Quotas and fair share")
+    expect(page.get_by_role("row", name=re.compile("Credit-risk language model"))).to_have_count(0)
+
+
+def test_bad_quota_input_is_shown_with_what_was_typed(page: Page, server: LiveServer) -> None:
+    log_in(page, server, "admin")
+    page.goto(server.url + "/portal/quotas")
+    page.locator("#q-org").select_option("lantern-ai")
+    page.locator("#q-gpu_model").fill("H800")
+    page.locator("#q-nominal_gpus").fill("lots")
+    page.get_by_role("button", name="Set quota").click()
+    expect(page.get_by_role("alert")).to_contain_text("Guaranteed GPUs must be a number of GPUs")
+    expect(page.locator("#q-nominal_gpus")).to_have_value("lots")
+    expect(page.locator("#q-gpu_model")).to_have_value("H800")
+    expect(page.locator("#q-org")).to_have_value("lantern-ai")
+
+    page.locator("#q-nominal_gpus").fill("2")
+    page.locator("#q-lending_limit_gpus").fill("5")  # more than it is guaranteed
+    page.get_by_role("button", name="Set quota").click()
+    expect(page.get_by_role("alert")).to_contain_text("cannot exceed nominal_gpus")
+    expect(page.locator("#q-lending_limit_gpus")).to_have_value("5")
+
+    page.locator("#q-org").select_option("kowloon-rd")  # a project of another organisation
+    page.locator("#q-project").select_option("lantern-ai/vision-poc")
+    page.locator("#q-lending_limit_gpus").fill("")
+    page.get_by_role("button", name="Set quota").click()
+    expect(page.get_by_role("alert")).to_contain_text("is not in organisation kowloon-rd")
+    expect(page.get_by_role("row", name=re.compile("Lantern Robotics"))).to_have_count(0)
+
+
+def test_a_member_reads_quotas_in_english_and_chinese(page: Page, server: LiveServer) -> None:
+    with server.client("admin") as api:
+        api.post("/v1/quotas", json={"org": "hk-data-office", "nominal_gpus": "4",
+                                     "lending_limit_gpus": "1"}).raise_for_status()  # fmt: skip
+    log_in(page, server, "hk-data-office-alice")
+    page.get_by_role("navigation").get_by_role("link", name="Quotas").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Quotas and fair share")
+    row = page.get_by_role("row", name=re.compile("Public Data Office"))
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("Whole organisation")
+    expect(row.locator("td").nth(2)).to_have_text("any")
+    expect(row.locator("td").nth(4)).to_have_text("no limit")
+    expect(row.locator(".percent")).to_have_text("0%")
+    expect(page.get_by_role("heading", name="Fair share", exact=True)).to_be_visible()
+    expect(page.locator("main")).to_contain_text("0.5 that it used exactly its entitlement")
+    expect(page.locator("main")).not_to_contain_text("Victoria Harbour Bank")  # another org's
+    expect(page.locator("#q-org")).to_have_count(0)  # no form and no delete button for members
+    expect(page.get_by_role("button", name=re.compile("^Delete"))).to_have_count(0)
+
+    page.get_by_role("button", name="繁體中文").click()
+    expect(page.locator("html")).to_have_attribute("lang", "zh-Hant")
+    expect(page.get_by_role("heading", level=1)).to_have_text("配額與公平份額")
+    expect(page.get_by_role("navigation").get_by_role("link", name="配額")).to_be_visible()
+    row = page.get_by_role("row", name=re.compile("Public Data Office"))
+    expect(row).to_contain_text("整個機構")
+    expect(row.locator("td").nth(2)).to_have_text("任何型號")
+    expect(row.locator("td").nth(4)).to_have_text("不設上限")
+    expect(page.get_by_role("heading", name="公平份額", exact=True)).to_be_visible()
+    expect(page.locator("main")).to_contain_text("0.5 表示用量剛好等於其應得份額")
+    page.get_by_role("button", name="EN").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Quotas and fair share")
+
+
+def test_a_member_cannot_set_or_delete_quotas(server: LiveServer) -> None:
+    with server.client("admin") as api:
+        r = api.post("/v1/quotas", json={"org": "harbour-u", "gpu_model": "H800",
+                                         "nominal_gpus": "1"})  # fmt: skip
+        r.raise_for_status()
+        quota_id = r.json()["id"]
+    c, token = _session(server, "harbour-u-alice")
+    page = c.get("/portal/quotas")
+    assert page.status_code == 200 and quota_id not in page.text  # no delete buttons
+    assert 'action="/portal/quotas"' not in page.text  # and no form
+    wanted = {"org": "harbour-u", "nominal_gpus": "100", "csrf_token": token}
+    refused = c.post("/portal/quotas", data=wanted)
+    assert refused.status_code == 403 and "Not allowed" in refused.text
+    refused = c.post(f"/portal/quotas/{quota_id}/delete", data={"csrf_token": token})
+    assert refused.status_code == 403 and "Not allowed" in refused.text
+    assert c.post("/portal/quotas", data={**wanted, "csrf_token": "forged"}).status_code == 403
+    with server.client("harbour-u-alice") as api:
+        mine = api.get("/v1/quotas").json()
+    assert [q["nominal_gpus"] for q in mine if q["id"] == quota_id] == ["1.000"]  # unchanged

@@ -60,6 +60,16 @@ class FairShareRow:
 
 
 def create_quota(ctx: Context, p: Principal, f: QuotaFields) -> GpuQuota:
+    """A new quota; ``quota_exists`` (409) when the org/project and model has one."""
+    return _store(ctx, p, f, replace_existing=False)
+
+
+def set_quota(ctx: Context, p: Principal, f: QuotaFields) -> GpuQuota:
+    """Create the quota, or change the figures of the one with the same org/project/model."""
+    return _store(ctx, p, f, replace_existing=True)
+
+
+def _store(ctx: Context, p: Principal, f: QuotaFields, *, replace_existing: bool) -> GpuQuota:
     require_centre_admin(p)
     now = ctx.clock()
     with ctx.db.transaction() as s:
@@ -88,12 +98,17 @@ def create_quota(ctx: Context, p: Principal, f: QuotaFields) -> GpuQuota:
             "a quota for this org/project and GPU model exists; update it instead",
             code="quota_exists",
         )
-        if repo.find(quota.scope_key) is not None:
+        existing = repo.find(quota.scope_key)
+        if existing is not None and not replace_existing:
             raise taken
-        try:
-            repo.add(quota)
-        except IntegrityError as exc:
-            raise taken from exc
+        if existing is not None:
+            quota = replace(quota, id=existing.id, created_at=existing.created_at)
+            repo.update(quota)
+        else:
+            try:
+                repo.add(quota)
+            except IntegrityError as exc:
+                raise taken from exc
     ctx.poke_scheduler()
     return quota
 

@@ -14,6 +14,7 @@ from petaport.domain.errors import ValidationFailed
 from petaport.domain.jobs import JobSpec, QosTier, parse_memory_mb, parse_walltime_s
 from petaport.domain.tenancy import OrgCategory, Role
 from petaport.services.inventory import PoolFields
+from petaport.services.quotas import QuotaFields
 from petaport.services.tenancy import NewUser
 from petaport.web.i18n import Gettext
 
@@ -105,4 +106,36 @@ def pool_fields(form: Fields, _: Gettext) -> PoolFields:
         memory_mb_per_node=parse_memory_mb(text(form, "memory_per_node") or "1G"),
         node_count=whole(form, "node_count", 1, _), pflops_per_gpu=pflops,
         precision=text(form, "precision") or "BF16 dense",
+    )  # fmt: skip
+
+
+def gpus(form: Fields, name: str, label: str, _: Gettext) -> Decimal | None:
+    """A number of GPUs (``4``, ``0.5``); empty: None. Its range is the domain's to check."""
+    raw = text(form, name)
+    if not raw:
+        return None
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite():
+        raise ValidationFailed(_("%(field)s must be a number of GPUs, like 4 or 0.5.")
+                               % {"field": label})  # fmt: skip
+    return value
+
+
+def quota_fields(form: Fields, _: Gettext) -> QuotaFields:
+    """The quota form: org slug, optional ``org-slug/project-slug`` and model; a blank limit
+    is no limit (borrowing) or all idle GPUs (lending)."""
+    org = text(form, "org")
+    if not org:
+        raise ValidationFailed(_("Choose an organisation."))
+    nominal = gpus(form, "nominal_gpus", _("Guaranteed GPUs"), _)
+    if nominal is None:
+        raise ValidationFailed(_("Enter the number of guaranteed GPUs."))
+    return QuotaFields(
+        org=org, project=optional(form, "project"), gpu_model=optional(form, "gpu_model"),
+        nominal_gpus=nominal,
+        borrowing_limit_gpus=gpus(form, "borrowing_limit_gpus", _("Borrowing limit"), _),
+        lending_limit_gpus=gpus(form, "lending_limit_gpus", _("Lending limit"), _),
     )  # fmt: skip

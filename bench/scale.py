@@ -11,8 +11,16 @@ predictions. Every cycle gets a fresh snapshot (other nodes free, time moved on)
 ``schedule`` is timed, as wall time and as CPU time of this process (the second is what a
 loaded machine distorts least).
 
-    .venv/bin/python bench/scale.py            # table
-    .venv/bin/python bench/scale.py --json     # {"cycle_p95_ms": ..., ...}
+The replay figures run the simulator (default policy) on the seeded synthetic trace
+(``SyntheticSpec``, load 0.8, 100 tenants) on a homogeneous cluster of 8-GPU nodes: three small
+sizes for how replay cost grows with jobs and GPUs, then the issue's million-job figure
+(1,000,000 jobs on 25,000 GPUs, target under 5 minutes). The million-job replay stops after
+``--replay-limit-s`` seconds of CPU time; ``million_job_replay_s`` is then null and
+``million_job_done`` / ``million_job_cpu_s`` say how far it got (nothing is extrapolated).
+
+    .venv/bin/python bench/scale.py            # tables
+    .venv/bin/python bench/scale.py --json     # {"cycle_p95_ms": ..., "million_job_replay_s": ...}
+    .venv/bin/python bench/scale.py --quick    # small sizes, no million-job replay (smoke run)
 """
 
 from __future__ import annotations
@@ -36,6 +44,10 @@ from petaport.scheduler import (
     Usage,
     schedule,
 )
+from petaport.simulator.cluster import homogeneous
+from petaport.simulator.engine import Replay
+from petaport.simulator.policies import make_plan
+from petaport.simulator.traces.synthetic import SyntheticSpec, synthetic_trace
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 GPN = 8
@@ -54,6 +66,10 @@ class Size:
 
 
 SIZES = (Size(1_000, 100, 10_000), Size(5_000, 500, 50_000), Size(10_000, 1_000, 100_000))
+QUICK_SIZES = (Size(200, 20, 2_000), Size(500, 50, 5_000), Size(1_000, 100, 10_000))
+REPLAYS = ((2_000, 1_000), (4_000, 2_000), (8_000, 4_000))  # (jobs, GPUs)
+QUICK_REPLAYS = ((200, 200), (400, 400), (800, 800))
+MILLION = (1_000_000, 25_000)
 
 
 def _tenant(rng: random.Random, tenants: int) -> tuple[str, str]:
@@ -166,16 +182,69 @@ def _p95(values: list[float]) -> float:
     return round(ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))], 1)
 
 
+class OutOfTime(Exception):
+    """The replay ran past its CPU-time limit."""
+
+
+def replay_row(jobs: int, gpus: int, limit_s: float = float("inf")) -> dict[str, float | None]:
+    """Replay ``jobs`` synthetic jobs on ``gpus`` GPUs (default policy): CPU and wall seconds
+    of the replay alone (trace generation excluded); ``replay_s`` is None past ``limit_s``."""
+    trace = synthetic_trace(SyntheticSpec(jobs=jobs, seed=1, gpus=gpus, tenants=100))
+    policy = make_plan(("default",)).policies[0]
+    replay = Replay(trace, homogeneous(f"synthetic-{gpus}", gpus // GPN, GPN), policy)
+    began, began_cpu = time.perf_counter(), time.process_time()
+    done = [0]
+
+    def tick(finished: int) -> None:
+        done[0] = finished
+        if time.process_time() - began_cpu > limit_s:
+            raise OutOfTime
+
+    finished = True
+    try:
+        result = replay.run(tick)
+        done[0] = len(result.outcomes)
+    except OutOfTime:
+        finished = False
+    cpu = time.process_time() - began_cpu
+    wall = time.perf_counter() - began
+    return {
+        "jobs": jobs,
+        "gpus": gpus,
+        "replay_s": round(cpu, 1) if finished else None,
+        "wall_s": round(wall, 1),
+        "cpu_s": round(cpu, 1),
+        "jobs_done": done[0],
+        "jobs_per_cpu_s": round(done[0] / cpu, 1) if cpu else None,
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--cycles", type=int, default=20, help="cycles per size")
+    parser.add_argument("--quick", action="store_true", help="small sizes, no million-job run")
+    parser.add_argument("--million-jobs", type=int, default=MILLION[0], help="0: skip it")
+    parser.add_argument("--replay-limit-s", type=float, default=900.0,
+                        help="CPU seconds after which the million-job replay stops")  # fmt: skip
     args = parser.parse_args(argv)
-    rows = [measure(size, args.cycles) for size in SIZES]
+    sizes, replays = (QUICK_SIZES, QUICK_REPLAYS) if args.quick else (SIZES, REPLAYS)
+    cycles = min(args.cycles, 3) if args.quick else args.cycles
+    rows = [measure(size, cycles) for size in sizes]
+    grow = [replay_row(jobs, gpus) for jobs, gpus in replays]
+    million = None
+    if args.million_jobs and not args.quick:
+        million = replay_row(args.million_jobs, MILLION[1], args.replay_limit_s)
     load = os.getloadavg()[0]
     if args.json:
-        out = {"cycle_p95_ms": rows[-1]["cycle_p95_ms"], "million_job_replay_s": None}
-        print(json.dumps(out | {"load_average": round(load, 2), "sizes": rows}))
+        out = {
+            "cycle_p95_ms": rows[-1]["cycle_p95_ms"],
+            "million_job_replay_s": million["replay_s"] if million else None,
+        }
+        if million:
+            out |= {"million_job_done": million["jobs_done"], "million_job_cpu_s": million["cpu_s"]}
+        extra = {"load_average": round(load, 2), "sizes": rows, "replays": grow, "million": million}
+        print(json.dumps(out | extra))
         return
     print(f"{'GPUs':>7} {'tenants':>8} {'pending':>8} {'p50 ms':>8} {'p95 ms':>8} "
           f"{'cpu p50':>8} {'cpu p95':>8} {'starts':>7} {'preempt':>8}")  # fmt: skip
@@ -183,6 +252,14 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{r['gpus']:>7} {r['tenants']:>8} {r['pending']:>8} {r['cycle_p50_ms']:>8} "
               f"{r['cycle_p95_ms']:>8} {r['cpu_p50_ms']:>8} {r['cpu_p95_ms']:>8} "
               f"{r['starts_per_cycle']:>7} {r['preemptions_per_cycle']:>8}")  # fmt: skip
+    print(f"\n{'jobs':>9} {'GPUs':>7} {'replay s':>9} {'wall s':>8} {'jobs/CPU s':>11}")
+    for r in [*grow, *([million] if million else [])]:
+        shown = "-" if r["replay_s"] is None else r["replay_s"]
+        print(f"{r['jobs']:>9} {r['gpus']:>7} {shown:>9} {r['wall_s']:>8} "
+              f"{r['jobs_per_cpu_s']:>11}")  # fmt: skip
+    if million and million["replay_s"] is None:
+        print(f"million-job replay stopped after {million['cpu_s']} CPU s with "
+              f"{million['jobs_done']} jobs done (--replay-limit-s)")  # fmt: skip
     print(f"(load average {load:.2f} on {os.cpu_count()} CPUs while measuring)")
 
 

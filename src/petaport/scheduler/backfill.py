@@ -48,19 +48,24 @@ def reserve(cycle: Cycle, job: PendingJob, keys: tuple[str, ...]) -> Reserved | 
                                                  strict=True)]
         for name in chosen
     }  # fmt: skip
-    cycle.book.charge(job.org_id, job.project_id, cycle.cap.node(chosen[0]).key, job.demand_milli)
+    cycle.book.charge(job.org_id, job.project_id, projection.key[chosen[0]], job.demand_milli)
     cycle.reservations.append(Reservation(job.id, cycle.at(at_s), tuple(sorted(chosen))))
-    counted = {name: set(cycle.cap.node(name).free) for name in chosen}
+    counted = {
+        name: set(cycle.cap.node_for(name, projection.model.get(name)).free) for name in chosen
+    }
     return Reserved(job, at_s, slack, counted)
 
 
 class Projection:
     """Free GPUs, CPUs and MiB of the nodes of ``keys`` as running jobs end, in time order.
-    Nodes with enough free GPUs now start it; others join as releases reach them."""
+    Nodes with enough free GPUs now start it; others join as releases reach them. Nodes are
+    read with ``Capacity.peek``: projecting builds no node state."""
 
     def __init__(self, cycle: Cycle, keys: tuple[str, ...], need: Need) -> None:
         self.cycle, self.need = cycle, need
         self.free: dict[str, list[int]] = {}
+        self.key: dict[str, str] = {}  # model key of each tracked node
+        self.model: dict[str, str | None] = {}  # model of tracked nodes the snapshot leaves out
         self.fitting: dict[str, set[str]] = {key: set() for key in keys}
         self.other: set[str] = set()  # nodes of other models, or not schedulable
         for key in keys:
@@ -69,13 +74,17 @@ class Projection:
                     self._track(name, None)
 
     def _track(self, name: str, model: str | None) -> list[int] | None:
-        node = self.cycle.cap.node_for(name, model)
-        if node.key not in self.fitting or not node.schedulable:
+        cap = self.cycle.cap
+        key, schedulable, gpus, cpus, mem = cap.peek(name, model)
+        if key not in self.fitting or not schedulable:
             self.other.add(name)
             return None
-        free = self.free[name] = [len(node.free), node.cpus, node.mem]
+        free = self.free[name] = [gpus, cpus, mem]
+        self.key[name] = key
+        if name not in cap.states:
+            self.model[name] = model
         if _fits(free, self.need):
-            self.fitting[node.key].add(name)
+            self.fitting[key].add(name)
         return free
 
     def enough(self, nodes: int) -> bool:
@@ -85,25 +94,28 @@ class Projection:
         """Release running jobs in order of expected end until ``nodes`` nodes fit: when."""
         releases = _releases(self.cycle)
         heapq.heapify(releases)
+        other, tracked, keyof, fitting = self.other, self.free, self.key, self.fitting
+        g, c, m = self.need
+        pop = heapq.heappop
         while releases:
-            end, _, allocations, milli, model = heapq.heappop(releases)
+            end, _, allocations, milli, model = pop(releases)
+            whole = not 0 < milli < MILLI
             for a in allocations:
-                self._release(a, milli, model)
+                name = a.node
+                if name in other:
+                    continue
+                free = tracked.get(name)
+                if free is None and (free := self._track(name, model)) is None:
+                    continue
+                if whole:
+                    free[0] += len(a.gpu_indices)
+                free[1] += a.cpus
+                free[2] += a.memory_mb
+                if free[0] >= g and free[1] >= c and free[2] >= m:
+                    fitting[keyof[name]].add(name)
             if (not releases or releases[0][0] > end) and self.enough(nodes):
                 return end  # all that ends at ``end`` released: the choice of nodes is fair
         return None
-
-    def _release(self, a: Allocation, milli: int, model: str | None) -> None:
-        if a.node in self.other:
-            return
-        free = self.free.get(a.node)
-        if free is None and (free := self._track(a.node, model)) is None:
-            return
-        free[0] += len(a.gpu_indices) if not 0 < milli < MILLI else 0
-        free[1] += a.cpus
-        free[2] += a.memory_mb
-        if _fits(free, self.need):
-            self.fitting[self.cycle.cap.node(a.node).key].add(a.node)
 
     def best(self, nodes: int) -> list[str]:
         """Best fit: the ``nodes`` fitting nodes of the first model with enough, fullest first."""
@@ -114,14 +126,24 @@ class Projection:
 def _releases(cycle: Cycle) -> list[tuple[float, str, tuple[Allocation, ...], int, str | None]]:
     """Expected ends (never before now) of the jobs started this cycle and the running jobs,
     with job ids to break ties (so the input order never matters)."""
-    out = [(end, jid, allocs, milli, model) for end, jid, allocs, milli, model
-           in cycle.started_ends]  # fmt: skip
-    now_s, predicts = cycle.now_s, cycle.config.predicts
-    for job in cycle.snapshot.running:
-        end = job.predicted_end_s if predicts else None
-        end = job.walltime_end_s if end is None else end
-        if end is not None:
-            out.append((max(end, now_s), job.id, job.allocations, job.gpu_milli, job.gpu_model))
+    out = list(cycle.started_ends)
+    now_s = cycle.now_s
+    append = out.append
+    if cycle.config.predicts:
+        for job in cycle.snapshot.running:
+            end = job.predicted_end_s
+            if end is None:
+                end = job.walltime_end_s
+                if end is None:
+                    continue
+            append((end if end > now_s else now_s, job.id, job.allocations, job.gpu_milli,
+                    job.gpu_model))  # fmt: skip
+    else:
+        for job in cycle.snapshot.running:
+            end = job.walltime_end_s
+            if end is not None:
+                append((end if end > now_s else now_s, job.id, job.allocations, job.gpu_milli,
+                        job.gpu_model))  # fmt: skip
     return out
 
 

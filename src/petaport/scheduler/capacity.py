@@ -66,6 +66,22 @@ class FreeNode:
         return self.cpus >= cpus and self.mem >= mem
 
 
+def _by_name(state: NodeState) -> str:
+    return state.name
+
+
+class _Lazy(dict[str, FreeNode]):
+    """Free nodes by name, each built from its NodeState on first access."""
+
+    def __init__(self, states: dict[str, NodeState]) -> None:
+        super().__init__()
+        self.states = states
+
+    def __missing__(self, name: str) -> FreeNode:
+        node = self[name] = FreeNode.of(self.states[name])
+        return node
+
+
 class Capacity:
     """Only nodes with a free GPU are indexed at first; the others (whose CPUs only CPU-only
     jobs can use) are indexed on first need, and any node is built on first access, so that a
@@ -74,7 +90,7 @@ class Capacity:
 
     def __init__(self, nodes: Iterable[NodeState], models: Iterable[str | None] = ()) -> None:
         self.states = {n.name: n for n in nodes}
-        self.nodes: dict[str, FreeNode] = {}
+        self.nodes: dict[str, FreeNode] = _Lazy(self.states)  # built on first access
         self.buckets: dict[str, list[dict[str, None]]] = {}
         self.shares: dict[str, list[dict[Slot, int]]] = {}
         self.top: dict[str, int] = {}
@@ -84,35 +100,56 @@ class Capacity:
         self._indexed: set[str] = set()
         self._all_indexed = False
         self._models_for: dict[tuple[str | None, frozenset[str] | None], tuple[str, ...]] = {}
+        self._keys: dict[str | None, str] = {}
         found = {model_key(m) for m in models} | {
-            model_key(n.gpu_model) for n in self.states.values()
+            self.key_of(n.gpu_model) for n in self.states.values()
         }
         self.keys = tuple(sorted(found))
         open_nodes = [n for n in self.states.values() if n.free_gpus or n.gpu_free_milli]
-        for state in sorted(open_nodes, key=lambda n: n.name):
-            self._index(self.node(state.name))
+        open_nodes.sort(key=_by_name)
+        self._index_states(open_nodes)
+
+    def key_of(self, model: str | None) -> str:
+        key = self._keys.get(model)
+        if key is None:
+            key = self._keys[model] = model_key(model)
+        return key
 
     def node(self, name: str) -> FreeNode:
         """The node's free state (KeyError if the snapshot does not list it)."""
-        node = self.nodes.get(name)
-        if node is None:
-            node = self.nodes[name] = FreeNode.of(self.states[name])
-        return node
+        return self.nodes[name]
 
     def node_for(self, name: str, model: str | None) -> FreeNode:
         """The node, or a fully busy stand-in of ``model`` when the snapshot leaves it out."""
         if name in self.states or name in self.nodes:
-            return self.node(name)
+            return self.nodes[name]
         node = self.nodes[name] = FreeNode(name, model_key(model))
         return node
+
+    def peek(self, name: str, model: str | None) -> tuple[str, bool, int, int, int]:
+        """(model key, schedulable, free GPUs, CPUs, MiB) of a node, without building it (a
+        node the snapshot leaves out is a fully busy one of ``model``)."""
+        node = self.nodes.get(name)
+        if node is not None:
+            return node.key, node.schedulable, len(node.free), node.cpus, node.mem
+        state = self.states.get(name)
+        if state is None:
+            return self.key_of(model), True, 0, 0, 0
+        return (self.key_of(state.gpu_model), state.schedulable, len(state.free_gpus),
+                state.cpus_free, state.memory_mb_free)  # fmt: skip
 
     def index_all(self) -> None:
         """Index the nodes without a free GPU too (CPU-only jobs may use their CPUs)."""
         if not self._all_indexed:
             self._all_indexed = True
             for name in sorted(self.states):
-                if name not in self._indexed:
-                    self._index(self.node(name))
+                if name in self._indexed:
+                    continue
+                node = self.nodes.get(name)  # already built: it may have changed this cycle
+                if node is None:
+                    self._index_states([self.states[name]])
+                else:
+                    self._index(node)
 
     def _index(self, node: FreeNode) -> None:
         self._indexed.add(node.name)
@@ -127,6 +164,30 @@ class Capacity:
         self.milli[key] = self.milli.get(key, 0) + k * MILLI
         for gpu, milli in list(node.shared.items()):
             self._share_in(node, gpu, milli)
+
+    def _index_states(self, states: list[NodeState]) -> None:
+        """Index nodes, in the given (node-name) order, straight from their states: one pass,
+        and no FreeNode unless the node has shared GPUs."""
+        self._indexed.update(s.name for s in states)
+        buckets_of, top, milli = self.buckets, self.top, self.milli
+        for state in states:
+            if not state.schedulable:
+                continue
+            key, k = self.key_of(state.gpu_model), len(state.free_gpus)
+            buckets = buckets_of.get(key)
+            if buckets is None:
+                buckets = buckets_of[key] = []
+                top[key] = milli[key] = 0
+            if len(buckets) <= k:
+                buckets.extend({} for _ in range(len(buckets), k + 1))
+            buckets[k][state.name] = None
+            top[key] = max(top[key], k)
+            self.whole_free += k
+            milli[key] += k * MILLI
+            if state.gpu_free_milli:
+                node = self.nodes[state.name]
+                for gpu, free in list(node.shared.items()):
+                    self._share_in(node, gpu, free)
 
     # -- queries ---------------------------------------------------------------------------
 

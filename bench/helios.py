@@ -7,7 +7,7 @@ replay speeds. Helios runs as a subprocess under its own interpreter (`--python`
 pandas); its code is imported from the extracted tree given with `--helios`, never copied here.
 
     # once: fetch and extract the artifact, and a venv for it (outside the repository)
-    git clone https://github.com/S-Lab-System-Group/HeliosArtifact /tmp/helios
+    git clone --depth 1 https://github.com/S-Lab-System-Group/HeliosArtifact /tmp/helios
     python3.11 -m venv /tmp/helios-venv
     /tmp/helios-venv/bin/pip install pandas==2.2.3 numpy==1.26.4
 
@@ -65,7 +65,7 @@ HOW_TO_FETCH = """\
 bench/helios.py needs an extracted HeliosArtifact tree (--helios) and a Python with pandas
 for it (--python). It never downloads anything itself. Once, outside the repository:
 
-    git clone https://github.com/S-Lab-System-Group/HeliosArtifact /tmp/helios
+    git clone --depth 1 https://github.com/S-Lab-System-Group/HeliosArtifact /tmp/helios
     python3.11 -m venv /tmp/helios-venv
     /tmp/helios-venv/bin/pip install pandas==2.2.3 numpy==1.26.4
 
@@ -374,7 +374,8 @@ def report(s: dict[str, Any]) -> None:
     )
     print(
         f"per job: {s['jobs_same_start']:,} of {s['jobs_both']:,} start at the same second; "
-        f"tie-order differences: {s['tie_order_differences']}"
+        f"positions where Helios orders equal submission times otherwise: "
+        f"{s['tie_order_differences']}"
     )
     if "ours_in_helios_tie_order" in s:
         t = s["ours_in_helios_tie_order"]

@@ -39,19 +39,19 @@ class PolicyConfig:
     backfill: bool = True  # default policy only: False makes a blocked job stop the queue
     preemption: bool = True  # default policy only
     half_life_s: float = 7 * DAY_S  # fair-share usage decay
-    weight_qos: float = 10_000.0  # large: QoS tiers stay strict unless configured otherwise
+    weight_qos: float = 100_000.0  # large: QoS tiers stay strict unless configured otherwise
     weight_fairshare: float = 1_000.0
-    weight_size: float = 1_000.0  # shorter predicted GPU time first (QSSF)
+    weight_size: float = 10_000.0  # shorter predicted GPU time first (QSSF); see ordering
     weight_age: float = 1_000.0
     max_age_s: float = 7 * DAY_S  # age factor reaches 1 here
-    size_ref_gpu_s: float = 3_600.0  # a job of this predicted GPU time has size factor 0.5
+    size_max_gpu_s: float = 1e7  # size factor 0 from here (~2,800 GPU-hours); log scale
     use_predictions: bool = True  # default policy: backfill on predictions where known
     max_preemptors: int = 16  # pending jobs that may trigger preemption per cycle
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "policy", Policy(self.policy))  # accept "fifo" as well
-        if self.max_age_s <= 0 or self.size_ref_gpu_s <= 0:
-            raise ValueError("max_age_s and size_ref_gpu_s must be positive")
+        if self.max_age_s <= 0 or self.size_max_gpu_s <= 0:
+            raise ValueError("max_age_s and size_max_gpu_s must be positive")
         if self.half_life_s < 0 or self.max_preemptors < 0:
             raise ValueError("half_life_s and max_preemptors may not be negative")
         weights = (self.weight_qos, self.weight_fairshare, self.weight_size, self.weight_age)

@@ -5,10 +5,14 @@ so the order never depends on the order of the snapshot's pending tuple.
   guarantee before borrowing work (Kueue's rule); then the weighted sum
   ``w_qos*QoS + w_fs*fairshare + w_size*size + w_age*age`` with every factor in [0, 1]:
   QoS 1 / 0.5 / 0 for reserved / on-demand / preemptible, fair share from ``fairshare``, size
-  ``ref / (ref + predicted GPU seconds)`` (walltime when there is no prediction; 0.5 when
-  neither is known; the idea of Helios' QSSF), age growing linearly up to ``max_age_s``.
-  With the default weights QoS tiers stay strict and, with no usage or predictions, the order
-  is the foundation's: priority, tier, oldest first.
+  ``1 - ln(1 + g) / ln(1 + size_max_gpu_s)`` (at least 0) for ``g`` predicted GPU seconds
+  (walltime when there is no prediction; 0.5 when neither is known): shortest predicted GPU
+  time first, the idea of Helios' QSSF, on a log scale so that every tenfold in GPU time
+  costs the same, from one-second jobs to month-long gangs (a ratio ``ref / (ref + g)``
+  cannot tell 10 s from 100 s, nor 100 h from 1,000 h). Age grows linearly up to
+  ``max_age_s``. With the default weights QoS tiers stay strict (the other factors add up to
+  less than half a tier), size counts ten times fair share and age at their strongest, and,
+  with no usage or predictions, the order is the foundation's: priority, tier, oldest first.
 - ``fifo`` / ``fifo_backfill``: submission time only.
 - ``sjf_oracle``: shortest true duration first (prediction, then walltime, when unknown).
 
@@ -17,6 +21,7 @@ Keys are heap entries ``(k1, k2, k3, submitted_at, id, index, job)``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -56,21 +61,24 @@ def _multifactor(cycle: Cycle, jobs: Sequence[PendingJob]) -> list[Entry]:
     w_fs = cfg.weight_fairshare
     fair = {p: w_fs * f for p, f in cycle.fair.items()}
     w_age, rate, now_s = cfg.weight_age, cfg.weight_age / cfg.max_age_s, cycle.now_s
-    ref, w_size = cfg.size_ref_gpu_s, cfg.weight_size
-    size_num, half = w_size * ref, w_size / 2
+    w_size = cfg.weight_size
+    per_log, half = w_size / math.log1p(cfg.size_max_gpu_s), w_size / 2
+    sizes: dict[float, float] = {}  # jobs of one group share their prediction: one log each
     book = cycle.book if cycle.book.active else None
     headroom: dict[str, float] = {}
     out: list[Entry] = []
     append = out.append
     for i, j in enumerate(jobs):
         gpu_s = j.gpu_s
+        if gpu_s is None:
+            size = half
+        else:
+            known = sizes.get(gpu_s)
+            if known is None:
+                known = sizes[gpu_s] = max(0.0, w_size - per_log * math.log1p(gpu_s))
+            size = known
         age = (now_s - j.submitted_s) * rate
-        score = (
-            qos[j.qos]
-            + fair.get(j.project_id, w_fs)
-            + (half if gpu_s is None else size_num / (ref + gpu_s))
-            + (w_age if age > w_age else age)
-        )
+        score = qos[j.qos] + fair.get(j.project_id, w_fs) + size + (w_age if age > w_age else age)
         tier = 0.0
         if book is not None:
             left = headroom.get(j.project_id)

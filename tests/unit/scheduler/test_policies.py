@@ -82,7 +82,7 @@ def test_default_policy_without_backfill_keeps_strict_order() -> None:
     "bad",
     [
         {"max_age_s": 0.0},
-        {"size_ref_gpu_s": -1.0},
+        {"size_max_gpu_s": 0.0},
         {"half_life_s": -1.0},
         {"max_preemptors": -1},
         {"weight_age": -1.0},

@@ -28,6 +28,9 @@ OBJECT_ENDPOINTS: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/v1/jobs/{job_a}/attempts", None),
     ("GET", "/v1/jobs/{job_a}/events", None),
     ("GET", "/v1/jobs/{job_a}/logs", None),
+    ("GET", "/v1/quotas/{quo_a}", None),
+    ("PUT", "/v1/quotas/{quo_a}", {"nominal_gpus": 64}),
+    ("DELETE", "/v1/quotas/{quo_a}", None),
 ]
 # Centre-wide objects: every tenant may read them; only centre admins may change them.
 CENTRE_ENDPOINTS: list[tuple[str, str, dict[str, Any] | None]] = [
@@ -54,15 +57,19 @@ WRONG_ROLE = {
     ("POST", "/v1/jobs/{job_a}/requeue"): "a_viewer",
     ("PUT", "/v1/node-pools/{pool}"): "a_org_admin",
     ("DELETE", "/v1/node-pools/{pool}"): "a_org_admin",
+    ("PUT", "/v1/quotas/{quo_a}"): "a_org_admin",
+    ("DELETE", "/v1/quotas/{quo_a}"): "a_org_admin",
 }
-ID_RE = re.compile(r"\b(?:org|prj|usr|mem|tok|pool|job|att|evt|ses)_[0-9a-z]{26}\b")
+ID_RE = re.compile(r"\b(?:org|prj|usr|mem|tok|pool|job|att|evt|ses|quo)_[0-9a-z]{26}\b")
 
 
 def _prepare(world: World) -> dict[str, str]:
     job = world.submit("a_member", "prj_a", gpus=1)
     world.cycle()
     pools = world.call("root", "GET", "/v1/node-pools").json()
-    return {**world.ids, "job_a": job["id"], "pool": pools[0]["id"]}
+    quota = world.call("root", "POST", "/v1/quotas", json={"org": "org-a", "nominal_gpus": 4})
+    assert quota.status_code == 201, quota.text
+    return {**world.ids, "job_a": job["id"], "pool": pools[0]["id"], "quo_a": quota.json()["id"]}
 
 
 def _check(
@@ -100,6 +107,8 @@ def test_other_tenant_gets_404_for_everything(
     assert job["state"] == "RUNNING"  # nothing changed
     user = world.call("root", "GET", f"/v1/users/{ids['usr_a_member']}").json()
     assert user["is_active"]
+    quota = world.call("root", "GET", f"/v1/quotas/{ids['quo_a']}").json()
+    assert quota["nominal_gpus"] == "4.000"
 
 
 @pytest.mark.parametrize(("method", "template"), list(WRONG_ROLE))
@@ -114,6 +123,8 @@ def test_wrong_role_gets_403_and_changes_nothing(world: World, method: str, temp
     _check(world, WRONG_ROLE[(method, template)], method, template, body or None, ids, {403})
     assert world.call("a_member", "GET", f"/v1/jobs/{ids['job_a']}").json()["state"] == "RUNNING"
     assert len(world.call("root", "GET", "/v1/node-pools").json()) == 1
+    quota = world.call("root", "GET", f"/v1/quotas/{ids['quo_a']}").json()
+    assert quota["nominal_gpus"] == "4.000"
 
 
 def test_lists_and_references_across_tenants_show_nothing(world: World) -> None:

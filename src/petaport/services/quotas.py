@@ -121,11 +121,12 @@ def update_quota(
     borrowing_limit_gpus: Decimal | None,
     lending_limit_gpus: Decimal | None,
 ) -> GpuQuota:
-    require_centre_admin(p)
     with ctx.db.transaction() as s:
         repo = QuotaRepo(s)
+        visible = repo.get(quota_id, scope_of(p))  # another tenant's quota is not found
+        require_centre_admin(p)
         quota = replace(
-            repo.get(quota_id),
+            visible,
             nominal_gpus=nominal_gpus,
             borrowing_limit_gpus=borrowing_limit_gpus,
             lending_limit_gpus=lending_limit_gpus,
@@ -137,10 +138,10 @@ def update_quota(
 
 
 def delete_quota(ctx: Context, p: Principal, quota_id: str) -> None:
-    require_centre_admin(p)
     with ctx.db.transaction() as s:
         repo = QuotaRepo(s)
-        repo.get(quota_id)
+        repo.get(quota_id, scope_of(p))  # another tenant's quota is not found
+        require_centre_admin(p)
         repo.delete(quota_id)
     ctx.poke_scheduler()
 

@@ -15,7 +15,7 @@ from petaport.services import quotas
 router = APIRouter(tags=["quotas"])
 
 
-@router.get("/quotas", responses=declare(401))
+@router.get("/quotas", responses=declare(401, 422))
 def list_quotas(
     ctx: CtxDep,
     p: PrincipalDep,

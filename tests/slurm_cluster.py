@@ -23,6 +23,7 @@ GPU_NODES = ("gpu1", "gpu2")
 CPU_NODE = "cpu1"
 GPUS_PER_NODE = 8
 GPU_MODEL = "H800"
+SLURM_CONF = STATE_DIR / "etc" / "slurm.conf"
 
 
 @dataclass(frozen=True)
@@ -56,4 +57,4 @@ def slurm_cluster() -> SlurmCluster:
         if REQUIRE_SLURM:
             pytest.fail(problem)
         pytest.skip(problem)
-    return SlurmCluster(conf=STATE_DIR / "etc" / "slurm.conf")
+    return SlurmCluster(conf=SLURM_CONF)

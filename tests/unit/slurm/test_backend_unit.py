@@ -148,6 +148,29 @@ def test_a_job_nobody_knows_is_node_fail(slurm: ScriptedSlurm, tmp_path: Path) -
     assert never.state is JobState.NODE_FAIL and "never reached Slurm" in never.detail
 
 
+def test_an_attempt_whose_sbatch_may_still_run_is_not_given_up(
+    slurm: ScriptedSlurm, tmp_path: Path
+) -> None:
+    (tmp_path / "slurm-job.sh").write_text("#!/bin/bash\n")  # written just now
+
+    (report,) = backend(slurm).poll([ref("", tmp_path)])
+
+    assert report.state is JobState.RUNNING and report.detail == "being submitted to Slurm"
+
+
+def test_a_cancel_before_the_job_id_is_known_reaches_the_job_later(
+    slurm: ScriptedSlurm, tmp_path: Path
+) -> None:
+    b = backend(slurm)
+    b.cancel(ref("", tmp_path))  # the launch is still under way: nothing found by name
+    slurm.squeue = squeue_with(55, "petaport-att_9", "RUNNING")
+
+    b.poll([ref("55", tmp_path)])
+    b.poll([ref("55", tmp_path)])
+
+    assert [c for c in slurm.calls if Path(c[0]).name == "scancel"] == [("scancel", "55")]
+
+
 def test_cancel_of_an_ended_job_is_harmless(slurm: ScriptedSlurm, tmp_path: Path) -> None:
     slurm.scancel = (1, "", "scancel: error: Kill job error on job id 55: Invalid job id specified")
 

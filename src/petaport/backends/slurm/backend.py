@@ -7,11 +7,17 @@ Invariants:
 - ``launch`` looks the name up before it submits, and after a failed or timed-out ``sbatch``:
   an attempt is never submitted twice;
 - ``poll`` needs nothing but the refs: an empty ``backend_ref`` (the service crashed between
-  ``sbatch`` and recording it) is found by name; a job the controller no longer knows and
-  accounting does not show as ended is NODE_FAIL, so Petaport requeues it if the spec allows;
+  ``sbatch`` and recording it) is found by name; an attempt not found is NODE_FAIL, unless its
+  batch script was written so recently that an ``sbatch`` may still be under way; a job the
+  controller no longer knows and accounting does not show as ended is NODE_FAIL, so Petaport
+  requeues it if the spec allows;
+  so is a job Slurm holds back because a node Petaport chose is down or drained (it is
+  cancelled first: Petaport places it again);
 - ``started_at`` is the launch time the service stored (as for every backend), ``ended_at``
   Slurm's end time, never before ``started_at``;
-- ``cancel`` is ``scancel``; cancelling an ended or unknown job is harmless.
+- ``cancel`` is ``scancel``; cancelling an ended or unknown job is harmless. It also leaves a
+  ``cancel`` marker in the attempt directory, so an attempt cancelled while its ``sbatch`` is
+  still under way (no job id yet) is cancelled as soon as ``launch`` or ``poll`` sees its id.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +42,20 @@ from petaport.settings import Settings
 DEFAULT_INHERITED_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "HOME", "USER", "LOGNAME")
 _FALLBACK_PATH = "/usr/local/bin:/usr/bin:/bin"
 DRY_RUN_REF = "dry-run"
+SUBMIT_MARGIN_S = 15.0  # beyond the command timeout: Slurm's own message timeout is 10 s
+
+
+CANCEL_FILE = "cancel"
+
+
+def _mark_cancelled(attempt_dir: Path) -> None:
+    with contextlib.suppress(OSError):
+        attempt_dir.mkdir(parents=True, exist_ok=True)
+        (attempt_dir / CANCEL_FILE).touch()
+
+
+def _cancel_requested(attempt_dir: Path) -> bool:
+    return (attempt_dir / CANCEL_FILE).exists()
 
 
 class SlurmBackend:
@@ -64,6 +85,7 @@ class SlurmBackend:
         self._base_env.setdefault("PATH", _FALLBACK_PATH)
         self._lookup_days = lookup_days
         self._nodes: dict[str, SlurmNode] = {}
+        self._cancel_sent: set[str] = set()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SlurmBackend:
@@ -114,6 +136,8 @@ class SlurmBackend:
                 detail="dry run: sbatch was printed, not run",
             )  # fmt: skip
         job_id = commands.parse_job_id(out)
+        if _cancel_requested(launch.attempt_dir):  # cancelled while sbatch ran
+            self._scancel(job_id)
         return AttemptReport(
             launch.attempt_id,
             JobState.RUNNING,
@@ -134,27 +158,43 @@ class SlurmBackend:
         live = self._squeue()
         missing = [job_id for job_id in ids.values() if job_id not in live]
         ended = self._sacct(missing) if missing else {}
-        reports = []
-        for ref in refs:
-            job_id = ids.get(ref.attempt_id)
-            if ref.backend_ref == DRY_RUN_REF:
-                reports.append(AttemptReport(ref.attempt_id, JobState.RUNNING, DRY_RUN_REF))
-                continue
-            if job_id is None:
-                reports.append(self._lost(ref, "", "it never reached Slurm"))
-            elif job_id in live:
-                reports.append(self._report(ref.attempt_id, live[job_id], ref.started_at))
-            elif job_id in ended and not ended[job_id].is_live:
-                reports.append(self._report(ref.attempt_id, ended[job_id], ref.started_at))
-            elif job_id in ended:
-                said = ended[job_id].slurm_state
-                why = f"the controller lost job {job_id} (accounting says {said})"
-                reports.append(self._lost(ref, job_id, why, ended[job_id].start))
-            else:
-                reports.append(self._lost(ref, job_id, f"Slurm has no record of job {job_id}"))
-        return reports
+        return [self._poll_one(ref, ids.get(ref.attempt_id), live, ended) for ref in refs]
+
+    def _poll_one(
+        self,
+        ref: AttemptRef,
+        job_id: str | None,
+        live: Mapping[str, SlurmJob],
+        ended: Mapping[str, SlurmJob],
+    ) -> AttemptReport:
+        if ref.backend_ref == DRY_RUN_REF:
+            return AttemptReport(ref.attempt_id, JobState.RUNNING, DRY_RUN_REF)
+        if job_id is None:
+            if self._maybe_submitting(ref.attempt_dir):
+                return AttemptReport(
+                    ref.attempt_id, JobState.RUNNING, "", started_at=ref.started_at,
+                    detail="being submitted to Slurm",
+                )  # fmt: skip
+            return self._lost(ref, "", "it never reached Slurm")
+        if job_id in live:
+            job = live[job_id]
+            if commands.is_stuck(job):
+                why = f"Slurm cannot run job {job_id} where Petaport placed it ({job.reason})"
+                return self._lost(ref, job_id, why)
+            asked = job_id not in self._cancel_sent and _cancel_requested(ref.attempt_dir)
+            if job.is_live and asked:  # cancelled before its job id was known
+                self._scancel(job_id)
+            return self._report(ref.attempt_id, job, ref.started_at)
+        if job_id in ended and not ended[job_id].is_live:
+            return self._report(ref.attempt_id, ended[job_id], ref.started_at)
+        if job_id in ended:
+            said = ended[job_id].slurm_state
+            why = f"the controller lost job {job_id} (accounting says {said})"
+            return self._lost(ref, job_id, why, ended[job_id].start)
+        return self._lost(ref, job_id, f"Slurm has no record of job {job_id}")
 
     def cancel(self, ref: AttemptRef) -> None:
+        _mark_cancelled(ref.attempt_dir)  # a launch still under way cancels what it submits
         job_id = ref.backend_ref
         if job_id == DRY_RUN_REF:
             return
@@ -163,12 +203,7 @@ class SlurmBackend:
             if found is None:
                 return
             job_id = found.job_id
-        try:
-            self.runner.run("scancel", job_id)
-        except SlurmCommandFailed as exc:
-            if "invalid job id" in exc.message.lower() or "already" in exc.message.lower():
-                return  # ended, or long gone: nothing to stop
-            raise RetryLater(f"scancel {job_id}: {exc.message}") from exc
+        self._scancel(job_id)
 
     def inventory(self) -> list[NodeInfo]:
         """The nodes that can take work now (DOWN, DRAINED or failing nodes are left out)."""
@@ -190,6 +225,15 @@ class SlurmBackend:
         """Nothing held: Slurm keeps running the jobs."""
 
     # -- helpers ---------------------------------------------------------------------------
+
+    def _scancel(self, job_id: str) -> None:
+        try:
+            self.runner.run("scancel", job_id)
+        except SlurmCommandFailed as exc:
+            if "invalid job id" in exc.message.lower() or "already" in exc.message.lower():
+                return  # ended, or long gone: nothing to stop
+            raise RetryLater(f"scancel {job_id}: {exc.message}") from exc
+        self._cancel_sent.add(job_id)
 
     def _submission(self, launch: AttemptLaunch) -> commands.Submission:
         nodes = [a.node for a in launch.allocations]
@@ -229,6 +273,15 @@ class SlurmBackend:
         script = Path(submission.script_path)
         script.write_text(submission.script, encoding="utf-8")
         script.chmod(0o700)
+
+    def _maybe_submitting(self, attempt_dir: Path) -> bool:
+        """An sbatch for this attempt may still be under way (the service that ran it may have
+        died): its script was written less than a command timeout (plus a margin) ago."""
+        try:
+            written = (attempt_dir / commands.SCRIPT_NAME).stat().st_mtime
+        except OSError:
+            return False  # no script: sbatch never ran
+        return time.time() - written < self.runner.timeout_s + SUBMIT_MARGIN_S
 
     def _refresh_nodes(self) -> list[SlurmNode]:
         data = self._json("sinfo", "--json")

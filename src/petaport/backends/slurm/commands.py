@@ -66,6 +66,15 @@ PENDING_REASONS: dict[str, PendingReason] = {
 _QUOTA_PREFIXES = ("AssocGrp", "AssocMax", "QOSGrp", "QOSMax", "MaxGRES", "MaxCpu", "MaxNode")
 
 
+# Pending reasons that mean the nodes Petaport chose cannot take the job (down, drained, gone).
+STUCK_REASONS = ("ReqNodeNotAvail", "NodeDown", "BadConstraints", "PartitionNodeLimit")
+
+
+def is_stuck(job: SlurmJob) -> bool:
+    """A job Slurm will not start where Petaport placed it (waiting would be forever)."""
+    return job.slurm_state == "PENDING" and job.reason.startswith(STUCK_REASONS)
+
+
 def job_name(attempt_id: str) -> str:
     return f"{JOB_NAME_PREFIX}{attempt_id}"
 

@@ -74,7 +74,7 @@ def test_launch_writes_the_script_and_submits_once(slurm: ScriptedSlurm, tmp_pat
     report = backend(slurm).launch(a_launch(tmp_path))
 
     assert (report.state, report.backend_ref) == (JobState.RUNNING, "77")
-    assert slurm.names() == ["squeue", "sacct", "sinfo", "sbatch"]  # looked up by name first
+    assert slurm.names() == ["sinfo", "sbatch"]  # no script yet: it cannot have been submitted
     sbatch = slurm.calls[-1]
     assert "--partition=gpu" in sbatch and "--nodelist=gpu2" in sbatch
     assert (tmp_path / "slurm-job.sh").read_text().endswith("exec true\n")
@@ -83,11 +83,24 @@ def test_launch_writes_the_script_and_submits_once(slurm: ScriptedSlurm, tmp_pat
 
 def test_launch_adopts_a_job_submitted_before_a_crash(slurm: ScriptedSlurm, tmp_path: Path) -> None:
     slurm.squeue = squeue_with(55, "petaport-att_9", "RUNNING")
+    (tmp_path / "slurm-job.sh").write_text("#!/bin/bash\n")  # written before the crash
 
     report = backend(slurm).launch(a_launch(tmp_path))
 
     assert (report.state, report.backend_ref) == (JobState.RUNNING, "55")
     assert "sbatch" not in slurm.names()
+
+
+def test_a_second_launch_of_the_same_attempt_looks_it_up_in_accounting_too(
+    slurm: ScriptedSlurm, tmp_path: Path
+) -> None:
+    slurm.sacct = "56|petaport-att_9|COMPLETED|0:0|1795266896|1795266898|gpu2|None\n"
+    (tmp_path / "slurm-job.sh").write_text("#!/bin/bash\n")
+
+    report = backend(slurm).launch(a_launch(tmp_path))
+
+    assert (report.state, report.backend_ref) == (JobState.COMPLETED, "56")
+    assert slurm.names() == ["squeue", "sacct"]
 
 
 def test_a_refused_submission_is_a_failed_attempt(slurm: ScriptedSlurm, tmp_path: Path) -> None:
@@ -123,6 +136,7 @@ def ref(backend_ref: str, tmp_path: Path, attempt_id: str = "att_9") -> AttemptR
 
 def test_poll_finds_an_unrecorded_job_by_name(slurm: ScriptedSlurm, tmp_path: Path) -> None:
     slurm.squeue = squeue_with(55, "petaport-att_9", "FAILED", exit_code=3 << 8)
+    (tmp_path / "slurm-job.sh").write_text("#!/bin/bash\n")
 
     (report,) = backend(slurm).poll([ref("", tmp_path)])
 
@@ -169,6 +183,19 @@ def test_a_cancel_before_the_job_id_is_known_reaches_the_job_later(
     b.poll([ref("55", tmp_path)])
 
     assert [c for c in slurm.calls if Path(c[0]).name == "scancel"] == [("scancel", "55")]
+
+
+def test_a_job_held_back_on_a_down_node_is_cancelled_and_node_fail(
+    slurm: ScriptedSlurm, tmp_path: Path
+) -> None:
+    held = json.loads(squeue_with(55, "petaport-att_9", "PENDING"))
+    held["jobs"][0]["state_reason"] = "ReqNodeNotAvail"
+    slurm.squeue = json.dumps(held)
+
+    (report,) = backend(slurm).poll([ref("55", tmp_path)])
+
+    assert report.state is JobState.NODE_FAIL and "ReqNodeNotAvail" in report.detail
+    assert slurm.calls[-1] == ("scancel", "55")
 
 
 def test_cancel_of_an_ended_job_is_harmless(slurm: ScriptedSlurm, tmp_path: Path) -> None:

@@ -107,7 +107,7 @@ class SlurmBackend:
 
     def launch(self, launch: AttemptLaunch) -> AttemptReport:
         started_at = datetime.now(UTC)
-        found = self._find_by_name(launch.attempt_id)
+        found = self._find_by_name(launch.attempt_id, launch.attempt_dir)
         if found is not None:  # submitted before a crash: adopt it, never submit twice
             return self._report(launch.attempt_id, found, started_at)
         try:
@@ -126,7 +126,8 @@ class SlurmBackend:
                 ended_at=started_at, detail=f"sbatch refused the job: {exc.message}",
             )  # fmt: skip
         except RetryLater:
-            found = self._find_by_name(launch.attempt_id)  # it may have been submitted after all
+            # it may have been submitted after all
+            found = self._find_by_name(launch.attempt_id, launch.attempt_dir)
             if found is None:
                 raise
             return self._report(launch.attempt_id, found, started_at)
@@ -150,12 +151,12 @@ class SlurmBackend:
         if not refs:
             return []
         ids = {ref.attempt_id: ref.backend_ref for ref in refs if ref.backend_ref.isdigit()}
+        live = self._squeue()
         for ref in refs:
             if not ref.backend_ref:
-                found = self._find_by_name(ref.attempt_id)
+                found = self._find_by_name(ref.attempt_id, ref.attempt_dir, live)
                 if found is not None:
                     ids[ref.attempt_id] = found.job_id
-        live = self._squeue()
         missing = [job_id for job_id in ids.values() if job_id not in live]
         ended = self._sacct(missing) if missing else {}
         return [self._poll_one(ref, ids.get(ref.attempt_id), live, ended) for ref in refs]
@@ -199,7 +200,7 @@ class SlurmBackend:
         if job_id == DRY_RUN_REF:
             return
         if not job_id.isdigit():
-            found = self._find_by_name(ref.attempt_id)
+            found = self._find_by_name(ref.attempt_id, ref.attempt_dir)
             if found is None:
                 return
             job_id = found.job_id
@@ -305,10 +306,18 @@ class SlurmBackend:
             raise RetryLater(f"{name} printed unexpected JSON")
         return data
 
-    def _find_by_name(self, attempt_id: str) -> SlurmJob | None:
-        """The Slurm job of this attempt, if one was ever submitted (the newest one)."""
+    def _find_by_name(
+        self, attempt_id: str, attempt_dir: Path, live: Mapping[str, SlurmJob] | None = None
+    ) -> SlurmJob | None:
+        """The Slurm job of this attempt, if one was ever submitted (the newest one).
+
+        Only an attempt whose batch script exists can have been submitted (``launch`` writes it
+        before ``sbatch``): without it nothing is asked of Slurm."""
+        if not (attempt_dir / commands.SCRIPT_NAME).exists():
+            return None
         name = commands.job_name(attempt_id)
-        matches = [job for job in self._squeue().values() if job.name == name]
+        jobs = self._squeue() if live is None else live
+        matches = [job for job in jobs.values() if job.name == name]
         if not matches:
             out = self.runner.run(
                 "sacct", "-P", "-n", "-X", f"--name={name}",

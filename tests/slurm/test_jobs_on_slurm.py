@@ -19,7 +19,7 @@ import pytest
 
 from tests.conftest import LiveServer, make_live_server
 from tests.e2e.test_jobs_live import job, log, submit, wait_for
-from tests.slurm_cluster import GPU_NODES, SlurmCluster
+from tests.slurm_cluster import GPU_NODES, GPUS_PER_NODE, SlurmCluster
 
 PY = sys.executable
 SHOW = [
@@ -75,6 +75,15 @@ def slurm_jobs_named(cluster: SlurmCluster, attempt_id: str) -> list[str]:
         if rows or time.monotonic() > deadline:
             return rows
         time.sleep(0.2)
+
+
+def test_the_centre_shows_the_slurm_clusters_gpu_nodes(server: LiveServer) -> None:
+    with server.client("harbour-u-alice") as c:
+        capacity = c.get("/v1/capacity").json()
+        (pool,) = [p for p in c.get("/v1/node-pools").json() if p["backend"] == "slurm"]
+
+    assert capacity["gpus"] == 2 * GPUS_PER_NODE
+    assert (pool["gpu_model"], pool["gpus_per_node"], pool["node_count"]) == ("H800", 8, 2)
 
 
 def test_isolation_gang_failure_cancel_and_timeout(

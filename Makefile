@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck imports unit system-deps postgres bench clean
+.PHONY: run test lint typecheck imports unit system-deps postgres slurm slurm-stop bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,15 +16,23 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/petaport serve
 
-## make test: install what the tests need, start PostgreSQL if absent, lint, type-check, test
-test: $(STAMP) system-deps postgres lint typecheck imports
-	PETAPORT_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest
+## make test: install what the tests need, start PostgreSQL and the Slurm test cluster if absent,
+## lint, type-check, test
+test: $(STAMP) system-deps postgres slurm lint typecheck imports
+	PETAPORT_REQUIRE_POSTGRES=1 PETAPORT_REQUIRE_SLURM=1 $(BIN)/python -m pytest
 
 system-deps:
 	@scripts/system-deps.sh
 
 postgres:
 	@scripts/ensure-postgres.sh
+
+## make slurm: a single-host Slurm 22.05 test cluster (reused when up); make slurm-stop stops it
+slurm:
+	@scripts/slurm-test-cluster.sh start
+
+slurm-stop:
+	@scripts/slurm-test-cluster.sh stop
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

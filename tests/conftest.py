@@ -25,6 +25,7 @@ from sqlalchemy import create_engine, text
 from petaport.storage.db import Database, normalise_url
 from petaport.storage.migrate import upgrade
 from petaport.storage.tables import Base
+from tests.slurm_cluster import slurm_cluster  # noqa: F401 - the session fixture
 
 PG_ADMIN_URL = os.environ.get(
     "PETAPORT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

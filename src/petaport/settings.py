@@ -25,6 +25,22 @@ class DeclaredGpus(BaseModel):
     precision: str = "BF16 dense"
 
 
+class SlurmSettings(BaseModel):
+    """The slurm backend (``PETAPORT_SLURM__*``; docs/backends/slurm.md)."""
+
+    bin_dir: Path | None = None  # where sbatch, squeue, ... live; None: on PATH
+    conf: Path | None = None  # SLURM_CONF for every command; None: Slurm's default
+    command_timeout_s: float = Field(default=30.0, gt=0)
+    dry_run: bool = False  # print sbatch/scancel instead of running them
+    partition: str | None = None  # None: the partition holding the chosen nodes
+    account: str | None = None  # None: the submitting user's default account
+    qos: dict[str, str] = Field(default_factory=dict)  # Petaport QoS tier -> Slurm QOS name
+    # "petaport": the job sees the GPU indices Petaport allocated (fake or unconstrained
+    # devices); "slurm": Slurm's own CUDA_VISIBLE_DEVICES (ConstrainDevices=yes clusters).
+    gpu_binding: Literal["petaport", "slurm"] = "petaport"
+    lookup_days: int = Field(default=30, ge=1)  # how far back sacct looks for a job by name
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PETAPORT_", env_file=".env", env_nested_delimiter="__", extra="ignore"
@@ -38,7 +54,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./var")
     database_url: str | None = None
     secret_key: str = DEV_SECRET
-    backend: Literal["local", "fake"] = "local"
+    backend: Literal["local", "fake", "slurm"] = "local"
+    slurm: SlurmSettings = SlurmSettings()
     local_node_name: str = "local"
     local_cpus: int | None = None
     local_memory_mb: int | None = None

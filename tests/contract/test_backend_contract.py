@@ -11,6 +11,7 @@ A backend that passes can be put behind the services without them noticing which
 from __future__ import annotations
 
 import itertools
+import secrets
 import sys
 import time
 from abc import ABC, abstractmethod
@@ -22,8 +23,10 @@ import pytest
 
 from petaport.backends.fake import FakeBackend, ManualClock
 from petaport.backends.local.backend import LocalBackend
+from petaport.backends.slurm import SlurmBackend, SlurmRunner
 from petaport.domain.jobs import Allocation, JobSpec, JobState
 from petaport.services.ports import AttemptLaunch, AttemptRef, AttemptReport, Backend, NodeInfo
+from tests.slurm_cluster import SLURM_CONF
 
 WAIT_S = 20.0  # a deadline for real backends, never a sleep
 POLL_INTERVAL_S = 0.02
@@ -72,6 +75,7 @@ class Driver(ABC):
     """Starts contract jobs on one backend and waits for them to end."""
 
     node: str
+    id_prefix = ""  # attempt ids must be unique wherever the backend remembers old attempts
 
     def __init__(self, tmp_path: Path) -> None:
         self.tmp_path = tmp_path
@@ -98,8 +102,8 @@ class Driver(ABC):
             walltime_s=walltime_s,
         )
         launch = AttemptLaunch(
-            attempt_id=f"att_{n:04d}",
-            job_id=f"job_{n:04d}",
+            attempt_id=f"att_{self.id_prefix}{n:04d}",
+            job_id=f"job_{self.id_prefix}{n:04d}",
             number=1,
             spec=spec,
             allocations=(Allocation(self.node, gpus, spec.cpus, spec.memory_mb),),
@@ -171,6 +175,8 @@ class FakeDriver(Driver):
 
 class LocalDriver(Driver):
     node = "local"
+    wait_s = WAIT_S
+    poll_interval_s = POLL_INTERVAL_S
 
     def fresh_backend(self) -> Backend:
         return LocalBackend(
@@ -198,23 +204,45 @@ class LocalDriver(Driver):
         return (sys.executable, "-c", code)
 
     def wait_done(self, started: Started, backend: Backend | None = None) -> AttemptReport:
-        deadline = time.monotonic() + WAIT_S
+        deadline = time.monotonic() + self.wait_s
         while time.monotonic() < deadline:
             report = self.poll(started, backend)
             if report.state.is_terminal:
                 return report
-            time.sleep(POLL_INTERVAL_S)
-        pytest.fail(f"{started.launch.attempt_id} did not end within {WAIT_S} s")
+            time.sleep(self.poll_interval_s)
+        pytest.fail(f"{started.launch.attempt_id} did not end within {self.wait_s} s")
+
+
+class SlurmDriver(LocalDriver):
+    """Real jobs on the single-host test cluster (``slurm_cluster``), on node gpu1.
+
+    Slurm counts time limits in whole minutes and checks them about every 30 s, so a job with a
+    1 s walltime ends in TIMEOUT only after a minute or so: the deadline is longer here.
+    """
+
+    node = "gpu1"
+    wait_s = 180.0
+    poll_interval_s = 0.2
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.id_prefix = secrets.token_hex(4) + "_"  # the cluster outlives tests and test runs
+        super().__init__(tmp_path)
+
+    def fresh_backend(self) -> Backend:
+        return SlurmBackend(SlurmRunner(conf=SLURM_CONF), inherit_env=("PATH",))
 
 
 DRIVERS: dict[str, Callable[[Path], Driver]] = {
     "fake": FakeDriver,
     "local": LocalDriver,
+    "slurm": SlurmDriver,
 }
 
 
 @pytest.fixture(params=sorted(DRIVERS))
 def driver(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Driver]:
+    if request.param == "slurm":
+        request.getfixturevalue("slurm_cluster")  # started (or reused), else skipped/failed
     made = DRIVERS[request.param](tmp_path)
     try:
         yield made

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from petaport.backends.fake.backend import FakeBackend
 from petaport.backends.local.backend import LocalBackend
+from petaport.backends.slurm.backend import SlurmBackend
 from petaport.services.ports import Backend, NodeInfo
 from petaport.settings import Settings
 
@@ -33,9 +34,14 @@ def _build_fake(settings: Settings) -> Backend:
     return FakeBackend([node])
 
 
+def _build_slurm(settings: Settings) -> Backend:
+    return SlurmBackend.from_settings(settings)
+
+
 BACKENDS: dict[str, Callable[[Settings], Backend]] = {
     "local": _build_local,
     "fake": _build_fake,
+    "slurm": _build_slurm,
 }
 
 

@@ -134,6 +134,10 @@ def sync_backend_pool(ctx: Context) -> NodePool:
     """Make the backend's own pool match what its inventory reports (called at start)."""
     nodes = ctx.backend.inventory()
     first = nodes[0]
+    # One pool per backend, shaped like its first node: it counts the nodes of that shape (a
+    # Slurm cluster's CPU-only nodes are not counted as GPU nodes).
+    shape = (first.gpu_model, len(first.gpu_indices))
+    alike = sum(1 for node in nodes if (node.gpu_model, len(node.gpu_indices)) == shape)
     declared = ctx.settings.gpus
     pflops = peak_pflops_for(first.gpu_model, declared.precision) or declared.pflops_per_gpu
     fields = PoolFields(
@@ -142,7 +146,7 @@ def sync_backend_pool(ctx: Context) -> NodePool:
         len(first.gpu_indices),
         first.cpus,
         first.memory_mb,
-        len(nodes),
+        alike,
         pflops,
         declared.precision,
         ctx.backend.name,

@@ -16,6 +16,7 @@ One cycle:
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -71,9 +72,13 @@ class CycleResult:
     pending: int
 
 
-def reconcile(ctx: Context, history: DurationHistory | None = None) -> int:
+def reconcile(
+    ctx: Context,
+    history: DurationHistory | None = None,
+    on_node_fail: Callable[[], None] | None = None,
+) -> int:
     """Record every attempt the backend says has ended (completed ones into ``history``).
-    Returns how many ended."""
+    Calls ``on_node_fail`` when one ended NODE_FAIL. Returns how many ended."""
     with ctx.db.transaction() as s:
         running = JobRepo(s).running_attempts()
     if not running:
@@ -88,6 +93,8 @@ def reconcile(ctx: Context, history: DurationHistory | None = None) -> int:
             finished = record_end(ctx, attempt, intent, report)
             if finished is not None and history is not None:
                 history.record(finished)
+            if report.state is JobState.NODE_FAIL and on_node_fail is not None:
+                on_node_fail()
             ended += 1
     return ended
 
@@ -463,6 +470,10 @@ class SchedulerLoop:
         self._inventory_at = 0.0
         self._history: DurationHistory | None = None
 
+    def forget_inventory(self) -> None:
+        """Read the inventory again next cycle (a node failed: it may be gone)."""
+        self._inventory_at = -math.inf
+
     def inventory(self) -> list[NodeInfo]:
         if time.monotonic() - self._inventory_at > 60 or not self._inventory:
             self._inventory = self.ctx.backend.inventory()
@@ -482,11 +493,12 @@ class SchedulerLoop:
     def run_cycle(self) -> CycleResult:
         started_at = time.perf_counter()
         history = self.history()
-        ended = reconcile(self.ctx, history)
+        ended = reconcile(self.ctx, history, self.forget_inventory)
         snapshot, loaded = take_snapshot(self.ctx, self.inventory(), history)
         started = apply(self.ctx, schedule(snapshot), loaded)
         if started:
-            ended += reconcile(self.ctx, history)  # very short jobs may already be done
+            # very short jobs may already be done
+            ended += reconcile(self.ctx, history, self.forget_inventory)
         self.ctx.metrics.scheduler_cycle.observe(time.perf_counter() - started_at)
         return CycleResult(ended, started, len(snapshot.pending) - started)
 

@@ -178,17 +178,24 @@ def meter(usage: AttemptUsage, book: PriceBook, now: datetime) -> tuple[UsageRec
         seconds[-1] += max(0, last_version.minimum_billable_s - sum(seconds))
     quantities = usage.quantities()
     records = [
-        _record(usage, book.version_at(_utc(span[0])).id, span, s, resource, model, qty)
+        _record(usage, tag, span, s, resource, model, qty)
         for span, s in zip(spans, seconds, strict=True)
         if s
+        for tag in (_tag(book, span[0]),)
         for resource, model, qty in quantities
     ]
     return (*records, *_credits(usage, last_version.preemption_credit, spans, records))
 
 
+def _tag(book: PriceBook, start_s: int) -> tuple[str, str]:
+    """(price version id, Hong Kong month) of a piece starting at ``start_s``."""
+    start = _utc(start_s)
+    return book.version_at(start).id, month_of(start)
+
+
 def _record(
     usage: AttemptUsage,
-    version_id: str,
+    tag: tuple[str, str],
     span: tuple[int, int],
     billable_s: int,
     resource: ResourceClass,
@@ -200,7 +207,7 @@ def _record(
     return UsageRecord(
         source_id, RecordKind.USAGE, usage.org_id, usage.project_id, usage.job_id,
         usage.attempt_id, resource, gpu_model, usage.tier, quantity, start, end, billable_s,
-        version_id, month_of(start),
+        *tag,
     )  # fmt: skip
 
 

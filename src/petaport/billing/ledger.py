@@ -136,6 +136,8 @@ class CoPay:
 
     def split(self, amount: Money) -> tuple[Money, Money]:
         """(org share, funder share): whole cents each, summing to ``amount`` exactly."""
+        if not self.funder_rate:
+            return amount, Money.zero(amount.currency)
         funder = round_to_cents(amount.amount * self.funder_rate, amount.currency)
         return amount - funder, funder
 

@@ -8,7 +8,7 @@ then credits), keeping the exact running total ``C``; a record's amount is
 Consequences, checked by the property tests:
 - the amounts of an attempt's resource sum to ``cents(sum of its pieces x rate)`` exactly: the
   bill equals the run time times the rate, rounded once, however the run was cut;
-- each record's amount is within one cent of its exact value, and is the same on every
+- each record's amount is at most one cent from its exact value, and is the same on every
   re-rating (it depends only on the records before it, which never change);
 - usage amounts are never negative, credit amounts never positive.
 
@@ -44,7 +44,7 @@ class Charge:
 
 def exact_value(unit_price: Decimal, record: UsageRecord) -> Fraction:
     """Unit price x quantity x billable seconds / 3600, with no rounding at all."""
-    return Fraction(unit_price) * Fraction(record.unit_seconds) / HOUR_S
+    return Fraction(unit_price * record.quantity) * record.billable_s / HOUR_S
 
 
 def canonical_order(record: UsageRecord) -> tuple[str, str, bool, float, str]:

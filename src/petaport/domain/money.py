@@ -56,6 +56,14 @@ class Money:
         object.__setattr__(self, "amount", cents)
 
     @classmethod
+    def _exact(cls, amount: Decimal, currency: str) -> Money:
+        """Money from an amount already in whole cents (sums and differences of Money)."""
+        out = object.__new__(cls)
+        object.__setattr__(out, "amount", amount)
+        object.__setattr__(out, "currency", currency)
+        return out
+
+    @classmethod
     def zero(cls, currency: str = HKD) -> Money:
         return cls(Decimal(0), currency)
 
@@ -71,19 +79,19 @@ class Money:
 
     def __add__(self, other: Money) -> Money:
         self._same(other)
-        return Money(self.amount + other.amount, self.currency)
+        return Money._exact(self.amount + other.amount, self.currency)
 
     def __sub__(self, other: Money) -> Money:
         self._same(other)
-        return Money(self.amount - other.amount, self.currency)
+        return Money._exact(self.amount - other.amount, self.currency)
 
     def __neg__(self) -> Money:
-        return Money(-self.amount, self.currency)
+        return Money._exact(-self.amount, self.currency)
 
     def __mul__(self, factor: int) -> Money:
         if isinstance(factor, bool) or not isinstance(factor, int):
             raise TypeError("Money times a non-integer must go through round_to_cents")
-        return Money(self.amount * factor, self.currency)
+        return Money._exact(self.amount * factor, self.currency)
 
     def __lt__(self, other: Money) -> bool:
         self._same(other)
@@ -115,15 +123,22 @@ class Money:
 
 def total(amounts: Iterable[Money], currency: str = HKD) -> Money:
     """The sum of ``amounts`` (zero in ``currency`` when empty); mixed currencies raise."""
-    out = Money.zero(currency)
+    cents = Decimal(0)
     for amount in amounts:
-        out = out + amount
-    return out
+        if amount.currency != currency:
+            raise CurrencyMismatch(f"cannot add {amount.currency} to {currency}")
+        cents += amount.amount
+    return Money._exact(cents.quantize(CENT), currency)
 
 
 def round_to_cents(exact: Fraction | Decimal | int, currency: str = HKD) -> Money:
     """The one rounding of an exact value to cents: half to even (ROUND_HALF_EVEN)."""
     if isinstance(exact, float):
         raise TypeError("money is never a float")
-    cents = round(Fraction(exact) * 100)  # Fraction.__round__ rounds half to even
-    return Money(Decimal(cents).scaleb(-2), currency)
+    if isinstance(exact, Decimal):  # exact already: the same rule, by the decimal module
+        return Money._exact(exact.quantize(CENT, rounding=ROUNDING), currency)
+    value = exact if isinstance(exact, Fraction) else Fraction(exact)
+    cents, rest = divmod(value.numerator * 100, value.denominator)
+    if 2 * rest > value.denominator or (2 * rest == value.denominator and cents % 2):
+        cents += 1  # half to even
+    return Money._exact(Decimal(cents).scaleb(-2), currency)

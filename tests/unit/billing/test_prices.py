@@ -51,7 +51,7 @@ def test_invalid_versions_are_refused(
     at: datetime, prices: dict[PriceKey, str], problem: str
 ) -> None:
     with pytest.raises(ValidationFailed, match=problem):
-        price_version("v", at, prices)  # type: ignore[arg-type]
+        price_version("v", at, prices)
 
 
 def test_versions_may_not_overlap_or_share_ids() -> None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from fractions import Fraction
 from zoneinfo import ZoneInfo
@@ -238,7 +238,3 @@ def _credit_of(record: UsageRecord) -> UsageRecord:
         record.month,
     )  # fmt: skip
 
-
-def span_of(records: Sequence[UsageRecord]) -> timedelta:
-    """Measured run time covered by usage records of one resource (credits excluded)."""
-    return sum((r.end - r.start for r in records if r.kind is RecordKind.USAGE), timedelta())

@@ -237,4 +237,3 @@ def _credit_of(record: UsageRecord) -> UsageRecord:
         record.quantity, record.start, record.end, -record.billable_s, record.price_version,
         record.month,
     )  # fmt: skip
-

@@ -16,7 +16,7 @@ outlives its prediction can. GPU shares of fractional jobs are never counted on 
 
 from __future__ import annotations
 
-import heapq
+from operator import itemgetter
 
 from petaport.domain.jobs import Allocation
 from petaport.scheduler.cycle import Cycle, Reserved
@@ -91,14 +91,14 @@ class Projection:
         return any(len(names) >= nodes for names in self.fitting.values())
 
     def release_until(self, nodes: int) -> float | None:
-        """Release running jobs in order of expected end until ``nodes`` nodes fit: when."""
+        """Release running jobs in order of expected end until ``nodes`` nodes fit: when.
+        (The order among equal ends does not matter: all of them are released before the
+        nodes are counted.)"""
         releases = _releases(self.cycle)
-        heapq.heapify(releases)
         other, tracked, keyof, fitting = self.other, self.free, self.key, self.fitting
         g, c, m = self.need
-        pop = heapq.heappop
-        while releases:
-            end, _, allocations, milli, model = pop(releases)
+        last = len(releases) - 1
+        for i, (end, allocations, milli, model) in enumerate(releases):
             whole = not 0 < milli < MILLI
             for a in allocations:
                 name = a.node
@@ -113,7 +113,7 @@ class Projection:
                 free[2] += a.memory_mb
                 if free[0] >= g and free[1] >= c and free[2] >= m:
                     fitting[keyof[name]].add(name)
-            if (not releases or releases[0][0] > end) and self.enough(nodes):
+            if (i == last or releases[i + 1][0] > end) and self.enough(nodes):
                 return end  # all that ends at ``end`` released: the choice of nodes is fair
         return None
 
@@ -123,10 +123,14 @@ class Projection:
         return sorted(names, key=lambda name: (self.free[name][0], name))[:nodes]
 
 
-def _releases(cycle: Cycle) -> list[tuple[float, str, tuple[Allocation, ...], int, str | None]]:
+Timed = tuple[float, tuple[Allocation, ...], int, str | None]  # end, allocations, milli, model
+
+
+def _releases(cycle: Cycle) -> list[Timed]:
     """Expected ends (never before now) of the jobs started this cycle and the running jobs,
-    with job ids to break ties (so the input order never matters)."""
-    out = list(cycle.started_ends)
+    in time order (a stable sort: ties keep the input order, which never matters)."""
+    out: list[Timed] = [(end, allocs, milli, model) for end, _, allocs, milli, model in
+                        cycle.started_ends]  # fmt: skip
     now_s = cycle.now_s
     append = out.append
     if cycle.config.predicts:
@@ -136,15 +140,18 @@ def _releases(cycle: Cycle) -> list[tuple[float, str, tuple[Allocation, ...], in
                 end = job.walltime_end_s
                 if end is None:
                     continue
-            append((end if end > now_s else now_s, job.id, job.allocations, job.gpu_milli,
-                    job.gpu_model))  # fmt: skip
+            append((end if end > now_s else now_s, job.allocations, job.gpu_milli, job.gpu_model))
     else:
         for job in cycle.snapshot.running:
             end = job.walltime_end_s
             if end is not None:
-                append((end if end > now_s else now_s, job.id, job.allocations, job.gpu_milli,
+                append((end if end > now_s else now_s, job.allocations, job.gpu_milli,
                         job.gpu_model))  # fmt: skip
+    out.sort(key=_first)
     return out
+
+
+_first = itemgetter(0)
 
 
 def admit(

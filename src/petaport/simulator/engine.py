@@ -20,7 +20,7 @@ from collections.abc import Callable, Hashable
 from typing import TypeVar
 
 from petaport.domain.jobs import Allocation, QosTier
-from petaport.scheduler import PendingJob, RunningJob
+from petaport.scheduler import NodeState, PendingJob, RunningJob
 from petaport.scheduler.prediction import DurationHistory, Finished
 from petaport.simulator.adapter import (
     CoreAdapter,
@@ -47,7 +47,7 @@ class Replay:
         self, trace: Trace, cluster: ClusterSpec, policy: SimPolicy, exact_reference: bool = False
     ) -> None:
         self.trace, self.policy, self.exact_reference = trace, policy, exact_reference
-        self.adapter = CoreAdapter(trace.start, policy, cluster.entitlements)
+        self.adapter = CoreAdapter(trace.start, policy, cluster.entitlements, cluster.pools)
         self.state = ClusterState(cluster, models_match)
         self.jobs = [self._sim_job(i) for i in range(len(trace.jobs))]
         self.groups: dict[Hashable, list[tuple[Rank, int]]] = {}
@@ -55,6 +55,7 @@ class Replay:
         self.shape_count: dict[Shape, int] = {}
         self.fifo: list[int] = []  # pending job indices in submission order
         self.running: dict[int, RunningJob] = {}
+        self.views: list[NodeState] = []  # every node's view for the core (see ``all_nodes``)
         self.victims = 0  # running jobs that a preemption could stop
         self.completions: list[tuple[float, int, int]] = []  # (end, index, attempt)
         self.history = DurationHistory() if self.adapter.predicts else None
@@ -184,7 +185,7 @@ class Replay:
     def _decide(self, t: float, ask: Ask) -> CoreDecision:
         usage = self.ledger.at(t) if self.ledger is not None else ()
         pending = pending_of(self, ask.indices)
-        return self.adapter.decide(t, ask.nodes, pending, ask.running, usage)
+        return self.adapter.decide(t, ask.nodes, pending, ask.running, usage, ask.whole)
 
     def pending_for_core(self, index: int) -> PendingJob:
         """The job as the core sees it now (with the current duration prediction)."""

@@ -61,6 +61,7 @@ class Cycle:
     started_ends: list[Release] = field(default_factory=list)
     attempts_left: int = 0
     max_demand_milli: int = 0  # the largest demand among pending jobs (set by the gate)
+    headroom: dict[str, float] = field(default_factory=dict)  # per project, for ordering
 
     def start(self, job: PendingJob, plan: Plan) -> None:
         key = plan.nodes[0].key

@@ -219,8 +219,8 @@ def bulk_reasons(cycle: Cycle, jobs: list[PendingJob], entries: list[Entry]) -> 
     quota = QuotaGate(cycle.book, cycle.cap.models_for)
     tight = quota.tight(cycle.book.touched, cycle.max_demand_milli)
     if tight:
-        jobs = jobs + [e[6] for e in entries]
-        ids = _quota_reasons(cycle, quota, tight, jobs)
+        over = _quota_reasons(cycle, quota, tight, [*jobs, *[e[6] for e in entries]])
+        ids = [j.id for j in jobs if j.id not in over] + [e[4] for e in entries if e[4] not in over]
     else:
         ids = [e[4] for e in entries] + [j.id for j in jobs]
     waits = dict.fromkeys(ids, default)  # the biggest group first: one insertion per job
@@ -230,17 +230,15 @@ def bulk_reasons(cycle: Cycle, jobs: list[PendingJob], entries: list[Entry]) -> 
 
 def _quota_reasons(
     cycle: Cycle, quota: QuotaGate, tight: set[str], jobs: list[PendingJob]
-) -> list[str]:
-    """Mark the jobs of ``tight`` tenants that are now over quota; the ids of the others."""
-    fine: list[str] = []
+) -> set[str]:
+    """Mark the jobs of ``tight`` tenants that are now over quota; their ids."""
+    over: set[str] = set()
     room, by_model = quota.room, bool(quota.by_model)
-    for job in jobs:
-        if job.project_id in tight or job.org_id in tight:
-            left = room.get(job.project_id)
-            if job.demand_milli > (quota.room_of(job) if left is None else left) or (
-                by_model and quota.over_by_model(job)
-            ):
-                cycle.waits[job.id] = PendingReason.QUOTA_EXCEEDED
-                continue
-        fine.append(job.id)
-    return fine
+    for job in [j for j in jobs if j.project_id in tight or j.org_id in tight]:
+        left = room.get(job.project_id)
+        if job.demand_milli > (quota.room_of(job) if left is None else left) or (
+            by_model and quota.over_by_model(job)
+        ):
+            cycle.waits[job.id] = PendingReason.QUOTA_EXCEEDED
+            over.add(job.id)
+    return over

@@ -15,6 +15,7 @@ Ids are the domain's public ids: project ids are unique across orgs.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -24,6 +25,9 @@ from petaport.scheduler.config import PolicyConfig
 MILLI = 1000  # thousandths of a GPU in one whole GPU
 MIN_MILLI = 100  # CPU-only jobs count as a tenth of a GPU when sizing them
 Shape = tuple[int, int, int, int, str | None, frozenset[str] | None, int]
+# a QoS tier as a small int, so that a cycle over 100,000 jobs indexes a tuple per job
+# instead of hashing an enum member (a Python-level ``__hash__``)
+QOS_RANK = {QosTier.PREEMPTIBLE: 0, QosTier.ON_DEMAND: 1, QosTier.RESERVED: 2}
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,7 @@ class PendingJob:
     from ``prediction`` (ordering and backfill only) and ``oracle_duration_s`` the true duration,
     known only to the simulator and used only by the ``sjf_oracle`` baseline.
 
-    The last four fields are derived once, at construction, so that a cycle over 100,000 jobs
+    The last six fields are derived once, at construction, so that a cycle over 100,000 jobs
     does not recompute them (the simulator keeps its PendingJobs across cycles).
     """
 
@@ -76,7 +80,9 @@ class PendingJob:
     demand_milli: int = field(init=False, repr=False, compare=False)  # GPUs in all, x1000
     submitted_s: float = field(init=False, repr=False, compare=False)
     gpu_s: float | None = field(init=False, repr=False, compare=False)  # predicted GPU seconds
+    gpu_s_log: float | None = field(init=False, repr=False, compare=False)  # log1p(gpu_s)
     shape: Shape = field(init=False, repr=False, compare=False)
+    qos_rank: int = field(init=False, repr=False, compare=False)  # QOS_RANK: 0 preemptible
 
     def __post_init__(self) -> None:
         milli = self.gpu_milli if self.fractional else self.gpus * self.nodes * MILLI
@@ -88,7 +94,11 @@ class PendingJob:
         object.__setattr__(self, "demand_milli", milli)
         object.__setattr__(self, "submitted_s", self.submitted_at.timestamp())
         object.__setattr__(self, "gpu_s", gpu_s)
+        logged = None if gpu_s is None or gpu_s <= -1 else math.log1p(gpu_s)
+        object.__setattr__(self, "gpu_s_log", logged)
         object.__setattr__(self, "shape", shape)
+        rank = QOS_RANK.get(self.qos)
+        object.__setattr__(self, "qos_rank", QOS_RANK[QosTier(self.qos)] if rank is None else rank)
 
     @property
     def fractional(self) -> bool:

@@ -16,12 +16,11 @@ outlives its prediction can. GPU shares of fractional jobs are never counted on 
 
 from __future__ import annotations
 
-from operator import itemgetter
+from bisect import insort
 
-from petaport.domain.jobs import Allocation
 from petaport.scheduler.cycle import Cycle, Reserved
 from petaport.scheduler.placement import Plan, find
-from petaport.scheduler.snapshot import MILLI, PendingJob, Reservation
+from petaport.scheduler.snapshot import MILLI, PendingJob, Release, Reservation, release_of
 
 Need = tuple[int, int, int]  # GPUs, CPUs, MiB per node
 
@@ -91,14 +90,15 @@ class Projection:
         return any(len(names) >= nodes for names in self.fitting.values())
 
     def release_until(self, nodes: int) -> float | None:
-        """Release running jobs in order of expected end until ``nodes`` nodes fit: when.
-        (The order among equal ends does not matter: all of them are released before the
-        nodes are counted.)"""
+        """Release running jobs in order of expected end (never before now) until ``nodes``
+        nodes fit: when. (The order among equal ends does not matter: all of them are released
+        before the nodes are counted.)"""
         releases = _releases(self.cycle)
         other, tracked, keyof, fitting = self.other, self.free, self.key, self.fitting
         g, c, m = self.need
+        now_s = self.cycle.now_s
         last = len(releases) - 1
-        for i, (end, allocations, milli, model) in enumerate(releases):
+        for i, (end, _, allocations, milli, model) in enumerate(releases):
             whole = not 0 < milli < MILLI
             for a in allocations:
                 name = a.node
@@ -113,8 +113,10 @@ class Projection:
                 free[2] += a.memory_mb
                 if free[0] >= g and free[1] >= c and free[2] >= m:
                     fitting[keyof[name]].add(name)
-            if (i == last or releases[i + 1][0] > end) and self.enough(nodes):
-                return end  # all that ends at ``end`` released: the choice of nodes is fair
+            at = max(end, now_s)
+            # the next end, clamped to now, is later iff its raw value is
+            if (i == last or releases[i + 1][0] > at) and self.enough(nodes):
+                return at  # all that ends at ``at`` released: the choice of nodes is fair
         return None
 
     def best(self, nodes: int) -> list[str]:
@@ -123,35 +125,24 @@ class Projection:
         return sorted(names, key=lambda name: (self.free[name][0], name))[:nodes]
 
 
-Timed = tuple[float, tuple[Allocation, ...], int, str | None]  # end, allocations, milli, model
-
-
-def _releases(cycle: Cycle) -> list[Timed]:
-    """Expected ends (never before now) of the jobs started this cycle and the running jobs,
-    in time order (a stable sort: ties keep the input order, which never matters)."""
-    out: list[Timed] = [(end, allocs, milli, model) for end, _, allocs, milli, model in
-                        cycle.started_ends]  # fmt: skip
-    now_s = cycle.now_s
+def _releases(cycle: Cycle) -> list[Release]:
+    """Expected ends of the jobs started this cycle and the running jobs, in time order (not
+    clamped to now). From ``Snapshot.running_index`` when the caller keeps one."""
+    index = cycle.snapshot.running_index
+    if index is not None:
+        out = list(index.releases)
+        for started in cycle.started_ends:
+            insort(out, started)
+        return out
+    out = list(cycle.started_ends)
+    predicts = cycle.config.predicts
     append = out.append
-    if cycle.config.predicts:
-        for job in cycle.snapshot.running:
-            end = job.predicted_end_s
-            if end is None:
-                end = job.walltime_end_s
-                if end is None:
-                    continue
-            append((end if end > now_s else now_s, job.allocations, job.gpu_milli, job.gpu_model))
-    else:
-        for job in cycle.snapshot.running:
-            end = job.walltime_end_s
-            if end is not None:
-                append((end if end > now_s else now_s, job.allocations, job.gpu_milli,
-                        job.gpu_model))  # fmt: skip
-    out.sort(key=_first)
+    for job in cycle.snapshot.running:
+        release = release_of(job, predicts)
+        if release is not None:
+            append(release)
+    out.sort()
     return out
-
-
-_first = itemgetter(0)
 
 
 def admit(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from petaport.domain.jobs import Allocation, PendingReason
+from petaport.domain.jobs import PendingReason
 from petaport.scheduler.capacity import Capacity, model_key
 from petaport.scheduler.config import Blocked, Policy, PolicyConfig
 from petaport.scheduler.fairshare import factors
@@ -20,14 +20,12 @@ from petaport.scheduler.snapshot import (
     MILLI,
     PendingJob,
     Preemption,
+    Release,
     Reservation,
     RunningJob,
     Snapshot,
     Start,
 )
-
-# expected end, job id, allocations, GPU thousandths (fractional), GPU model
-Release = tuple[float, str, tuple[Allocation, ...], int, str | None]
 
 
 @dataclass

@@ -142,6 +142,36 @@ class RunningJob:
         )
 
 
+# expected end (s), job id, allocations, GPU thousandths (fractional), GPU model
+Release = tuple[float, str, tuple[Allocation, ...], int, str | None]
+
+
+def release_of(job: RunningJob, predicts: bool) -> Release | None:
+    """When a running job is expected to end, as backfill projects it (``predicts``:
+    ``PolicyConfig.predicts``), not yet clamped to now; None when its end is unknown."""
+    end = job.predicted_end_s if predicts else None
+    if end is None:
+        end = job.walltime_end_s
+        if end is None:
+            return None
+    return (end, job.id, job.allocations, job.gpu_milli, job.gpu_model)
+
+
+@dataclass(frozen=True)
+class RunningIndex:
+    """What a caller that keeps its running jobs across cycles (the simulator) may hand the
+    core instead of letting every cycle derive it from ``Snapshot.running`` again. It must be
+    exactly what that derivation gives under ``Snapshot.config``:
+
+    - ``releases``: ``release_of(job, config.predicts)`` of every running job with a known end,
+      sorted (by end, then id);
+    - ``victims``: the running jobs that are preemptible or borrowing, in any order.
+    """
+
+    releases: tuple[Release, ...]
+    victims: tuple[RunningJob, ...]
+
+
 @dataclass(frozen=True)
 class Quota:
     """What a project (or a whole org, ``project_id`` None) may run at once, per GPU model
@@ -195,6 +225,7 @@ class Snapshot:
     shares: tuple[tuple[str, float], ...] = ()  # (org id, fair-share weight); see fairshare
     config: PolicyConfig = field(default_factory=PolicyConfig)
     pools: tuple[PoolShape, ...] = ()  # the whole cluster, when ``nodes`` lists only free nodes
+    running_index: RunningIndex | None = None  # optional, derived from ``running``: see there
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from petaport.scheduler import (
     NodeState,
     PendingJob,
     PoolShape,
+    RunningIndex,
     RunningJob,
     Snapshot,
     Usage,
@@ -222,13 +223,17 @@ class CoreAdapter:
         running: Sequence[RunningJob],
         usage: Sequence[tuple[str, str, float]],
         whole: bool = False,
+        running_index: RunningIndex | None = None,
     ) -> CoreDecision:
-        """Run the production core once (``whole``: ``nodes`` lists every node)."""
+        """Run the production core once (``whole``: ``nodes`` lists every node;
+        ``running_index``: kept by the engine, exactly as the core would derive it)."""
         self.calls += 1
         now = self.at(now_s)
         extra: dict[str, Any] = {}
         if whole and self.pools:
             extra["pools"] = self.pools
+        if running_index is not None:
+            extra["running_index"] = running_index
         if usage:
             extra["usage"] = tuple(Usage(o, p, gpu_s, now) for o, p, gpu_s in usage)
         decisions = schedule(

@@ -30,7 +30,7 @@ from petaport.scheduler.placement import find
 from petaport.scheduler.preemption import Victims, preempt
 from petaport.scheduler.queues import Lane, Queues
 from petaport.scheduler.quotas import QuotaGate, Verdict
-from petaport.scheduler.snapshot import Decisions, PendingJob, Shape, Snapshot
+from petaport.scheduler.snapshot import Decisions, PendingJob, Snapshot
 
 PREEMPT_SCAN = 50  # blocked jobs looked at per preemption attempt left, after the walk
 RESERVE_SCAN = 8  # blocked jobs looked at for the reservation, after the walk
@@ -78,18 +78,20 @@ def gate(
     over: list[str] = []
     quota = QuotaGate(cycle.book, cycle.cap.models_for) if cycle.book.active else None
     room = quota.room if quota is not None else {}
-    memo: dict[Shape, int] = {}
+    by_model = quota is not None and bool(quota.by_model)
+    memo: dict[int, int] = {}  # id(shape) -> where: shapes are interned, and alive all cycle
     for job in pending:
         if job.budget_exhausted or job.project_id in exhausted:
             broke.append(job.id)
             continue
-        where = memo.get(job.shape)
+        shape = job.shape
+        where = memo.get(id(shape))
         if where is None:
-            where = memo[job.shape] = _where(cycle, job)
+            where = memo[id(shape)] = _where(cycle, job)
         if quota is not None and where <= ASIDE:
             left = room.get(job.project_id)
             if job.demand_milli > (quota.room_of(job) if left is None else left) or (
-                quota.by_model and quota.over_by_model(job)
+                by_model and quota.over_by_model(job)
             ):
                 over.append(job.id)
                 continue

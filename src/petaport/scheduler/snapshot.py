@@ -45,6 +45,22 @@ class NodeState:
     gpu_free_milli: tuple[tuple[int, int], ...] = ()  # (GPU index, free thousandths) if shared
 
 
+_SHAPES: dict[Shape, Shape] = {}
+_SHAPES_MAX = 1 << 16
+
+
+def _intern(shape: Shape) -> Shape:
+    """One tuple per distinct shape, so that a cycle can memoise per shape by identity
+    (``id``) instead of hashing a 7-tuple per job. Only a speed-up: equal shapes that are not
+    identical (after the table is cleared) are still treated alike."""
+    found = _SHAPES.get(shape)
+    if found is None:
+        if len(_SHAPES) >= _SHAPES_MAX:
+            _SHAPES.clear()
+        found = _SHAPES[shape] = shape
+    return found
+
+
 @dataclass(frozen=True, slots=True)
 class PendingJob:
     """A job waiting to start. ``gpus``, ``cpus`` and ``memory_mb`` are per node.
@@ -91,6 +107,7 @@ class PendingJob:
         gpu_s = None if duration is None else duration * max(milli, MIN_MILLI) / MILLI
         shape = (self.gpus, self.nodes, self.cpus, self.memory_mb, self.gpu_model,
                  self.allowed_models, self.gpu_milli)  # fmt: skip
+        shape = _intern(shape)
         object.__setattr__(self, "demand_milli", milli)
         object.__setattr__(self, "submitted_s", self.submitted_at.timestamp())
         object.__setattr__(self, "gpu_s", gpu_s)

@@ -8,7 +8,10 @@ Invariants:
   than a node has free; a fractional Start (``gpu_milli`` > 0) holds ``gpu_milli`` thousandths
   of the one GPU in its one allocation;
 - every field added after the foundation has a default meaning "no policy": a Snapshot built
-  with the foundation's fields alone is scheduled as before (priority, QoS, FIFO, greedy fit).
+  with the foundation's fields alone is scheduled as before (priority, QoS, FIFO, greedy fit);
+- ``running_index`` is optional and only saves work: a caller that keeps its running jobs
+  across cycles (the simulator) may give what the core would derive from ``running`` anyway
+  (see ``RunningIndex``); without it (the live service) the core derives it.
 
 Ids are the domain's public ids: project ids are unique across orgs.
 """

@@ -9,7 +9,9 @@ deterministic: it reads no clock and draws no random numbers; ties break on trac
 What each cycle shows the core is chosen in ``selection`` (exact pruning, see there). For the
 default policy the engine also keeps what the core needs from history: each project's decayed
 usage (fair share) and the durations of finished jobs (the core's ``DurationHistory``, for
-predictions).
+predictions). It also keeps, across cycles, what the core would otherwise derive every cycle:
+the running jobs' releases sorted by expected end and the preemption candidates
+(``RunningIndex``, see ``petaport.scheduler.snapshot``) and the nodes' frozen views.
 """
 
 from __future__ import annotations

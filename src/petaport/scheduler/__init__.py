@@ -18,10 +18,12 @@ from petaport.scheduler.snapshot import (
     Preemption,
     Quota,
     Reservation,
+    RunningIndex,
     RunningJob,
     Snapshot,
     Start,
     Usage,
+    release_of,
 )
 
 __all__ = [
@@ -36,10 +38,12 @@ __all__ = [
     "Preemption",
     "Quota",
     "Reservation",
+    "RunningIndex",
     "RunningJob",
     "Snapshot",
     "Start",
     "Usage",
     "config_for",
+    "release_of",
     "schedule",
 ]

@@ -16,12 +16,11 @@ outlives its prediction can. GPU shares of fractional jobs are never counted on 
 
 from __future__ import annotations
 
-import heapq
+from bisect import insort
 
-from petaport.domain.jobs import Allocation
 from petaport.scheduler.cycle import Cycle, Reserved
 from petaport.scheduler.placement import Plan, find
-from petaport.scheduler.snapshot import MILLI, PendingJob, Reservation
+from petaport.scheduler.snapshot import MILLI, PendingJob, Release, Reservation, release_of
 
 Need = tuple[int, int, int]  # GPUs, CPUs, MiB per node
 
@@ -91,14 +90,15 @@ class Projection:
         return any(len(names) >= nodes for names in self.fitting.values())
 
     def release_until(self, nodes: int) -> float | None:
-        """Release running jobs in order of expected end until ``nodes`` nodes fit: when."""
+        """Release running jobs in order of expected end (never before now) until ``nodes``
+        nodes fit: when. (The order among equal ends does not matter: all of them are released
+        before the nodes are counted.)"""
         releases = _releases(self.cycle)
-        heapq.heapify(releases)
         other, tracked, keyof, fitting = self.other, self.free, self.key, self.fitting
         g, c, m = self.need
-        pop = heapq.heappop
-        while releases:
-            end, _, allocations, milli, model = pop(releases)
+        now_s = self.cycle.now_s
+        last = len(releases) - 1
+        for i, (end, _, allocations, milli, model) in enumerate(releases):
             whole = not 0 < milli < MILLI
             for a in allocations:
                 name = a.node
@@ -113,8 +113,10 @@ class Projection:
                 free[2] += a.memory_mb
                 if free[0] >= g and free[1] >= c and free[2] >= m:
                     fitting[keyof[name]].add(name)
-            if (not releases or releases[0][0] > end) and self.enough(nodes):
-                return end  # all that ends at ``end`` released: the choice of nodes is fair
+            at = max(end, now_s)
+            # the next end, clamped to now, is later iff its raw value is
+            if (i == last or releases[i + 1][0] > at) and self.enough(nodes):
+                return at  # all that ends at ``at`` released: the choice of nodes is fair
         return None
 
     def best(self, nodes: int) -> list[str]:
@@ -123,27 +125,23 @@ class Projection:
         return sorted(names, key=lambda name: (self.free[name][0], name))[:nodes]
 
 
-def _releases(cycle: Cycle) -> list[tuple[float, str, tuple[Allocation, ...], int, str | None]]:
-    """Expected ends (never before now) of the jobs started this cycle and the running jobs,
-    with job ids to break ties (so the input order never matters)."""
+def _releases(cycle: Cycle) -> list[Release]:
+    """Expected ends of the jobs started this cycle and the running jobs, in time order (not
+    clamped to now). From ``Snapshot.running_index`` when the caller keeps one."""
+    index = cycle.snapshot.running_index
+    if index is not None:
+        out = list(index.releases)
+        for started in cycle.started_ends:
+            insort(out, started)
+        return out
     out = list(cycle.started_ends)
-    now_s = cycle.now_s
+    predicts = cycle.config.predicts
     append = out.append
-    if cycle.config.predicts:
-        for job in cycle.snapshot.running:
-            end = job.predicted_end_s
-            if end is None:
-                end = job.walltime_end_s
-                if end is None:
-                    continue
-            append((end if end > now_s else now_s, job.id, job.allocations, job.gpu_milli,
-                    job.gpu_model))  # fmt: skip
-    else:
-        for job in cycle.snapshot.running:
-            end = job.walltime_end_s
-            if end is not None:
-                append((end if end > now_s else now_s, job.id, job.allocations, job.gpu_milli,
-                        job.gpu_model))  # fmt: skip
+    for job in cycle.snapshot.running:
+        release = release_of(job, predicts)
+        if release is not None:
+            append(release)
+    out.sort()
     return out
 
 

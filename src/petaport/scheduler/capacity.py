@@ -16,6 +16,7 @@ Model keys are lower-case model names, ``""`` for nodes without a model.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from operator import attrgetter
 
 from petaport.scheduler.snapshot import MILLI, NodeState, PendingJob
 
@@ -66,8 +67,7 @@ class FreeNode:
         return self.cpus >= cpus and self.mem >= mem
 
 
-def _by_name(state: NodeState) -> str:
-    return state.name
+_by_name = attrgetter("name")
 
 
 class _Lazy(dict[str, FreeNode]):
@@ -102,7 +102,7 @@ class Capacity:
         self._models_for: dict[tuple[str | None, frozenset[str] | None], tuple[str, ...]] = {}
         self._keys: dict[str | None, str] = {}
         found = {model_key(m) for m in models} | {
-            self.key_of(n.gpu_model) for n in self.states.values()
+            self.key_of(m) for m in {n.gpu_model for n in self.states.values()}
         }
         self.keys = tuple(sorted(found))
         open_nodes = [n for n in self.states.values() if n.free_gpus or n.gpu_free_milli]
@@ -168,12 +168,17 @@ class Capacity:
     def _index_states(self, states: list[NodeState]) -> None:
         """Index nodes, in the given (node-name) order, straight from their states: one pass,
         and no FreeNode unless the node has shared GPUs."""
-        self._indexed.update(s.name for s in states)
-        buckets_of, top, milli = self.buckets, self.top, self.milli
+        self._indexed.update([s.name for s in states])
+        buckets_of, top, milli, keys = self.buckets, self.top, self.milli, self._keys
+        whole = 0
         for state in states:
             if not state.schedulable:
                 continue
-            key, k = self.key_of(state.gpu_model), len(state.free_gpus)
+            model = state.gpu_model
+            key = keys.get(model)
+            if key is None:
+                key = self.key_of(model)
+            k = len(state.free_gpus)
             buckets = buckets_of.get(key)
             if buckets is None:
                 buckets = buckets_of[key] = []
@@ -181,13 +186,15 @@ class Capacity:
             if len(buckets) <= k:
                 buckets.extend({} for _ in range(len(buckets), k + 1))
             buckets[k][state.name] = None
-            top[key] = max(top[key], k)
-            self.whole_free += k
+            if k > top[key]:  # noqa: PLR1730 - cheaper than max() per node
+                top[key] = k
+            whole += k
             milli[key] += k * MILLI
             if state.gpu_free_milli:
                 node = self.nodes[state.name]
                 for gpu, free in list(node.shared.items()):
                     self._share_in(node, gpu, free)
+        self.whole_free += whole
 
     # -- queries ---------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from petaport.domain.jobs import Allocation, PendingReason
+from petaport.domain.jobs import PendingReason
 from petaport.scheduler.capacity import Capacity, model_key
 from petaport.scheduler.config import Blocked, Policy, PolicyConfig
 from petaport.scheduler.fairshare import factors
@@ -20,14 +20,12 @@ from petaport.scheduler.snapshot import (
     MILLI,
     PendingJob,
     Preemption,
+    Release,
     Reservation,
     RunningJob,
     Snapshot,
     Start,
 )
-
-# expected end, job id, allocations, GPU thousandths (fractional), GPU model
-Release = tuple[float, str, tuple[Allocation, ...], int, str | None]
 
 
 @dataclass
@@ -61,6 +59,7 @@ class Cycle:
     started_ends: list[Release] = field(default_factory=list)
     attempts_left: int = 0
     max_demand_milli: int = 0  # the largest demand among pending jobs (set by the gate)
+    headroom: dict[str, float] = field(default_factory=dict)  # per project, for ordering
 
     def start(self, job: PendingJob, plan: Plan) -> None:
         key = plan.nodes[0].key

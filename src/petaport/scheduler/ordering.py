@@ -25,7 +25,6 @@ import math
 from collections.abc import Sequence
 from datetime import datetime
 
-from petaport.domain.jobs import QosTier
 from petaport.scheduler.config import Policy
 from petaport.scheduler.cycle import Cycle
 from petaport.scheduler.snapshot import PendingJob
@@ -53,32 +52,31 @@ def _oracle(job: PendingJob) -> float:
 def _multifactor(cycle: Cycle, jobs: Sequence[PendingJob]) -> list[Entry]:
     """One tight loop: this runs over every pending job of every cycle."""
     cfg = cycle.config
-    qos = {
-        QosTier.RESERVED: cfg.weight_qos,
-        QosTier.ON_DEMAND: cfg.weight_qos / 2,
-        QosTier.PREEMPTIBLE: 0.0,
-    }
+    qos = (0.0, cfg.weight_qos / 2, cfg.weight_qos)  # by PendingJob.qos_rank
     w_fs = cfg.weight_fairshare
     fair = {p: w_fs * f for p, f in cycle.fair.items()}
+    fair_of = fair.get
     w_age, rate, now_s = cfg.weight_age, cfg.weight_age / cfg.max_age_s, cycle.now_s
     w_size = cfg.weight_size
     per_log, half = w_size / math.log1p(cfg.size_max_gpu_s), w_size / 2
-    sizes: dict[float, float] = {}  # jobs of one group share their prediction: one log each
     book = cycle.book if cycle.book.active else None
-    headroom: dict[str, float] = {}
+    headroom = cycle.headroom  # shared by the three calls of one cycle (nothing charged between)
     out: list[Entry] = []
     append = out.append
     for i, j in enumerate(jobs):
-        gpu_s = j.gpu_s
-        if gpu_s is None:
+        logged = j.gpu_s_log  # log1p(gpu_s), derived once per job
+        if logged is not None:
+            size = w_size - per_log * logged
+            if not size > 0.0:
+                size = 0.0  # max(0.0, size)
+        elif j.gpu_s is None:
             size = half
-        else:
-            known = sizes.get(gpu_s)
-            if known is None:
-                known = sizes[gpu_s] = max(0.0, w_size - per_log * math.log1p(gpu_s))
-            size = known
+        else:  # no logarithm (a negative estimate): as math.log1p says
+            size = max(0.0, w_size - per_log * math.log1p(j.gpu_s))
         age = (now_s - j.submitted_s) * rate
-        score = qos[j.qos] + fair.get(j.project_id, w_fs) + size + (w_age if age > w_age else age)
+        score = (
+            qos[j.qos_rank] + fair_of(j.project_id, w_fs) + size + (w_age if age > w_age else age)
+        )
         tier = 0.0
         if book is not None:
             left = headroom.get(j.project_id)

@@ -30,7 +30,7 @@ from petaport.scheduler.placement import find
 from petaport.scheduler.preemption import Victims, preempt
 from petaport.scheduler.queues import Lane, Queues
 from petaport.scheduler.quotas import QuotaGate, Verdict
-from petaport.scheduler.snapshot import Decisions, PendingJob, Shape, Snapshot
+from petaport.scheduler.snapshot import Decisions, PendingJob, Snapshot
 
 PREEMPT_SCAN = 50  # blocked jobs looked at per preemption attempt left, after the walk
 RESERVE_SCAN = 8  # blocked jobs looked at for the reservation, after the walk
@@ -78,18 +78,20 @@ def gate(
     over: list[str] = []
     quota = QuotaGate(cycle.book, cycle.cap.models_for) if cycle.book.active else None
     room = quota.room if quota is not None else {}
-    memo: dict[Shape, int] = {}
+    by_model = quota is not None and bool(quota.by_model)
+    memo: dict[int, int] = {}  # id(shape) -> where: shapes are interned, and alive all cycle
     for job in pending:
         if job.budget_exhausted or job.project_id in exhausted:
             broke.append(job.id)
             continue
-        where = memo.get(job.shape)
+        shape = job.shape
+        where = memo.get(id(shape))
         if where is None:
-            where = memo[job.shape] = _where(cycle, job)
+            where = memo[id(shape)] = _where(cycle, job)
         if quota is not None and where <= ASIDE:
             left = room.get(job.project_id)
             if job.demand_milli > (quota.room_of(job) if left is None else left) or (
-                quota.by_model and quota.over_by_model(job)
+                by_model and quota.over_by_model(job)
             ):
                 over.append(job.id)
                 continue
@@ -219,8 +221,8 @@ def bulk_reasons(cycle: Cycle, jobs: list[PendingJob], entries: list[Entry]) -> 
     quota = QuotaGate(cycle.book, cycle.cap.models_for)
     tight = quota.tight(cycle.book.touched, cycle.max_demand_milli)
     if tight:
-        jobs = jobs + [e[6] for e in entries]
-        ids = _quota_reasons(cycle, quota, tight, jobs)
+        over = _quota_reasons(cycle, quota, tight, [*jobs, *[e[6] for e in entries]])
+        ids = [j.id for j in jobs if j.id not in over] + [e[4] for e in entries if e[4] not in over]
     else:
         ids = [e[4] for e in entries] + [j.id for j in jobs]
     waits = dict.fromkeys(ids, default)  # the biggest group first: one insertion per job
@@ -230,17 +232,15 @@ def bulk_reasons(cycle: Cycle, jobs: list[PendingJob], entries: list[Entry]) -> 
 
 def _quota_reasons(
     cycle: Cycle, quota: QuotaGate, tight: set[str], jobs: list[PendingJob]
-) -> list[str]:
-    """Mark the jobs of ``tight`` tenants that are now over quota; the ids of the others."""
-    fine: list[str] = []
+) -> set[str]:
+    """Mark the jobs of ``tight`` tenants that are now over quota; their ids."""
+    over: set[str] = set()
     room, by_model = quota.room, bool(quota.by_model)
-    for job in jobs:
-        if job.project_id in tight or job.org_id in tight:
-            left = room.get(job.project_id)
-            if job.demand_milli > (quota.room_of(job) if left is None else left) or (
-                by_model and quota.over_by_model(job)
-            ):
-                cycle.waits[job.id] = PendingReason.QUOTA_EXCEEDED
-                continue
-        fine.append(job.id)
-    return fine
+    for job in [j for j in jobs if j.project_id in tight or j.org_id in tight]:
+        left = room.get(job.project_id)
+        if job.demand_milli > (quota.room_of(job) if left is None else left) or (
+            by_model and quota.over_by_model(job)
+        ):
+            cycle.waits[job.id] = PendingReason.QUOTA_EXCEEDED
+            over.add(job.id)
+    return over

@@ -43,9 +43,12 @@ class Victims:
     def of(cls, cycle: Cycle) -> Victims | None:
         if not cycle.attempts_left:
             return None
-        candidates = [
-            r for r in cycle.snapshot.running if r.qos is QosTier.PREEMPTIBLE or r.borrowing
-        ]
+        index = cycle.snapshot.running_index
+        if index is not None:
+            candidates = list(index.victims)
+        else:
+            tier = QosTier.PREEMPTIBLE
+            candidates = [r for r in cycle.snapshot.running if r.qos is tier or r.borrowing]
         if not candidates:
             return None
         candidates.sort(key=lambda r: (r.started_at, r.id), reverse=True)

@@ -37,12 +37,19 @@ class Lanes:
     """Heaps of entries, one per job shape, and a heap of their open heads."""
 
     def __init__(self, entries: list[Entry]) -> None:
-        self.lanes: dict[Shape, list[Entry]] = {}
+        by_id: dict[int, list[Entry]] = {}  # shapes are interned: group by identity first
         for e in entries:
-            lane = self.lanes.get(e[6].shape)
+            lane = by_id.get(id(e[6].shape))
             if lane is None:
-                lane = self.lanes[e[6].shape] = []
+                lane = by_id[id(e[6].shape)] = []
             lane.append(e)
+        self.lanes: dict[Shape, list[Entry]] = {}
+        for lane in by_id.values():
+            shape = lane[0][6].shape
+            if shape in self.lanes:  # equal, not identical (rare): one lane all the same
+                self.lanes[shape].extend(lane)
+            else:
+                self.lanes[shape] = lane
         for lane in self.lanes.values():
             heapq.heapify(lane)
         self.heads = [lane[0] for lane in self.lanes.values()]

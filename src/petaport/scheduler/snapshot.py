@@ -8,13 +8,17 @@ Invariants:
   than a node has free; a fractional Start (``gpu_milli`` > 0) holds ``gpu_milli`` thousandths
   of the one GPU in its one allocation;
 - every field added after the foundation has a default meaning "no policy": a Snapshot built
-  with the foundation's fields alone is scheduled as before (priority, QoS, FIFO, greedy fit).
+  with the foundation's fields alone is scheduled as before (priority, QoS, FIFO, greedy fit);
+- ``running_index`` is optional and only saves work: a caller that keeps its running jobs
+  across cycles (the simulator) may give what the core would derive from ``running`` anyway
+  (see ``RunningIndex``); without it (the live service) the core derives it.
 
 Ids are the domain's public ids: project ids are unique across orgs.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -24,6 +28,9 @@ from petaport.scheduler.config import PolicyConfig
 MILLI = 1000  # thousandths of a GPU in one whole GPU
 MIN_MILLI = 100  # CPU-only jobs count as a tenth of a GPU when sizing them
 Shape = tuple[int, int, int, int, str | None, frozenset[str] | None, int]
+# a QoS tier as a small int, so that a cycle over 100,000 jobs indexes a tuple per job
+# instead of hashing an enum member (a Python-level ``__hash__``)
+QOS_RANK = {QosTier.PREEMPTIBLE: 0, QosTier.ON_DEMAND: 1, QosTier.RESERVED: 2}
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,22 @@ class NodeState:
     gpu_free_milli: tuple[tuple[int, int], ...] = ()  # (GPU index, free thousandths) if shared
 
 
+_SHAPES: dict[Shape, Shape] = {}
+_SHAPES_MAX = 1 << 16
+
+
+def _intern(shape: Shape) -> Shape:
+    """One tuple per distinct shape, so that a cycle can memoise per shape by identity
+    (``id``) instead of hashing a 7-tuple per job. Only a speed-up: equal shapes that are not
+    identical (after the table is cleared) are still treated alike."""
+    found = _SHAPES.get(shape)
+    if found is None:
+        if len(_SHAPES) >= _SHAPES_MAX:
+            _SHAPES.clear()
+        found = _SHAPES[shape] = shape
+    return found
+
+
 @dataclass(frozen=True, slots=True)
 class PendingJob:
     """A job waiting to start. ``gpus``, ``cpus`` and ``memory_mb`` are per node.
@@ -51,7 +74,7 @@ class PendingJob:
     from ``prediction`` (ordering and backfill only) and ``oracle_duration_s`` the true duration,
     known only to the simulator and used only by the ``sjf_oracle`` baseline.
 
-    The last four fields are derived once, at construction, so that a cycle over 100,000 jobs
+    The last six fields are derived once, at construction, so that a cycle over 100,000 jobs
     does not recompute them (the simulator keeps its PendingJobs across cycles).
     """
 
@@ -76,7 +99,9 @@ class PendingJob:
     demand_milli: int = field(init=False, repr=False, compare=False)  # GPUs in all, x1000
     submitted_s: float = field(init=False, repr=False, compare=False)
     gpu_s: float | None = field(init=False, repr=False, compare=False)  # predicted GPU seconds
+    gpu_s_log: float | None = field(init=False, repr=False, compare=False)  # log1p(gpu_s)
     shape: Shape = field(init=False, repr=False, compare=False)
+    qos_rank: int = field(init=False, repr=False, compare=False)  # QOS_RANK: 0 preemptible
 
     def __post_init__(self) -> None:
         milli = self.gpu_milli if self.fractional else self.gpus * self.nodes * MILLI
@@ -85,10 +110,15 @@ class PendingJob:
         gpu_s = None if duration is None else duration * max(milli, MIN_MILLI) / MILLI
         shape = (self.gpus, self.nodes, self.cpus, self.memory_mb, self.gpu_model,
                  self.allowed_models, self.gpu_milli)  # fmt: skip
+        shape = _intern(shape)
         object.__setattr__(self, "demand_milli", milli)
         object.__setattr__(self, "submitted_s", self.submitted_at.timestamp())
         object.__setattr__(self, "gpu_s", gpu_s)
+        logged = None if gpu_s is None or gpu_s <= -1 else math.log1p(gpu_s)
+        object.__setattr__(self, "gpu_s_log", logged)
         object.__setattr__(self, "shape", shape)
+        rank = QOS_RANK.get(self.qos)
+        object.__setattr__(self, "qos_rank", QOS_RANK[QosTier(self.qos)] if rank is None else rank)
 
     @property
     def fractional(self) -> bool:
@@ -130,6 +160,36 @@ class RunningJob:
         object.__setattr__(
             self, "predicted_end_s", None if predicted is None else predicted.timestamp()
         )
+
+
+# expected end (s), job id, allocations, GPU thousandths (fractional), GPU model
+Release = tuple[float, str, tuple[Allocation, ...], int, str | None]
+
+
+def release_of(job: RunningJob, predicts: bool) -> Release | None:
+    """When a running job is expected to end, as backfill projects it (``predicts``:
+    ``PolicyConfig.predicts``), not yet clamped to now; None when its end is unknown."""
+    end = job.predicted_end_s if predicts else None
+    if end is None:
+        end = job.walltime_end_s
+        if end is None:
+            return None
+    return (end, job.id, job.allocations, job.gpu_milli, job.gpu_model)
+
+
+@dataclass(frozen=True)
+class RunningIndex:
+    """What a caller that keeps its running jobs across cycles (the simulator) may hand the
+    core instead of letting every cycle derive it from ``Snapshot.running`` again. It must be
+    exactly what that derivation gives under ``Snapshot.config``:
+
+    - ``releases``: ``release_of(job, config.predicts)`` of every running job with a known end,
+      sorted (by end, then id);
+    - ``victims``: the running jobs that are preemptible or borrowing, in any order.
+    """
+
+    releases: tuple[Release, ...]
+    victims: tuple[RunningJob, ...]
 
 
 @dataclass(frozen=True)
@@ -185,6 +245,7 @@ class Snapshot:
     shares: tuple[tuple[str, float], ...] = ()  # (org id, fair-share weight); see fairshare
     config: PolicyConfig = field(default_factory=PolicyConfig)
     pools: tuple[PoolShape, ...] = ()  # the whole cluster, when ``nodes`` lists only free nodes
+    running_index: RunningIndex | None = None  # optional, derived from ``running``: see there
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,19 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from petaport.domain.jobs import Allocation, QosTier
-from petaport.scheduler import NodeState, PendingJob, RunningJob, Snapshot, Usage, schedule
+from petaport.scheduler import (
+    NodeState,
+    PendingJob,
+    PoolShape,
+    RunningIndex,
+    RunningJob,
+    Snapshot,
+    Usage,
+    schedule,
+)
 from petaport.scheduler.config import Blocked, Policy, PolicyConfig, config_for
 from petaport.scheduler.placement import gang_shape, gpu_model_matches
-from petaport.simulator.model import TraceJob
+from petaport.simulator.model import NodePool, TraceJob
 from petaport.simulator.state import MILLI, Shape, SimNode
 
 if TYPE_CHECKING:
@@ -84,8 +93,19 @@ def job_index(core_id: str) -> int:
 class CoreAdapter:
     """Snapshots in, starts and preemptions out, for one policy of one replay."""
 
-    def __init__(self, origin: datetime, policy: SimPolicy, shares: dict[str, float]) -> None:
+    def __init__(
+        self,
+        origin: datetime,
+        policy: SimPolicy,
+        shares: dict[str, float],
+        pools: Iterable[NodePool] = (),
+    ) -> None:
         self.origin = origin
+        # the whole cluster, for snapshots that list every node (the core then sizes jobs
+        # against the pools instead of counting node shapes every cycle)
+        self.pools = tuple(
+            PoolShape(p.gpu_model, p.gpus_per_node, p.cpus, p.memory_mb, p.count) for p in pools
+        )
         self.policy = policy
         self.config = core_config(policy.name, policy.core)
         self.blocked: Blocked = self.config.blocked
@@ -202,11 +222,18 @@ class CoreAdapter:
         pending: Sequence[PendingJob],
         running: Sequence[RunningJob],
         usage: Sequence[tuple[str, str, float]],
+        whole: bool = False,
+        running_index: RunningIndex | None = None,
     ) -> CoreDecision:
-        """Run the production core once."""
+        """Run the production core once (``whole``: ``nodes`` lists every node;
+        ``running_index``: kept by the engine, exactly as the core would derive it)."""
         self.calls += 1
         now = self.at(now_s)
         extra: dict[str, Any] = {}
+        if whole and self.pools:
+            extra["pools"] = self.pools
+        if running_index is not None:
+            extra["running_index"] = running_index
         if usage:
             extra["usage"] = tuple(Usage(o, p, gpu_s, now) for o, p, gpu_s in usage)
         decisions = schedule(

@@ -9,7 +9,9 @@ deterministic: it reads no clock and draws no random numbers; ties break on trac
 What each cycle shows the core is chosen in ``selection`` (exact pruning, see there). For the
 default policy the engine also keeps what the core needs from history: each project's decayed
 usage (fair share) and the durations of finished jobs (the core's ``DurationHistory``, for
-predictions).
+predictions). It also keeps, across cycles, what the core would otherwise derive every cycle:
+the running jobs' releases sorted by expected end and the preemption candidates
+(``RunningIndex``, see ``petaport.scheduler.snapshot``) and the nodes' frozen views.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from collections.abc import Callable, Hashable
 from typing import TypeVar
 
 from petaport.domain.jobs import Allocation, QosTier
-from petaport.scheduler import PendingJob, RunningJob
+from petaport.scheduler import NodeState, PendingJob, RunningIndex, RunningJob, release_of
 from petaport.scheduler.prediction import DurationHistory, Finished
+from petaport.scheduler.snapshot import Release
 from petaport.simulator.adapter import (
     CoreAdapter,
     CoreDecision,
@@ -39,7 +42,7 @@ from petaport.simulator.usage import UsageLedger
 Progress = Callable[[int], None]
 MAX_CYCLES_PER_INSTANT = 64  # a guard: cycles at one instant end long before this
 Rank = tuple[float, int]
-_Item = TypeVar("_Item", int, tuple[Rank, int])
+_Item = TypeVar("_Item", int, tuple[Rank, int], Release)
 
 
 class Replay:
@@ -47,7 +50,7 @@ class Replay:
         self, trace: Trace, cluster: ClusterSpec, policy: SimPolicy, exact_reference: bool = False
     ) -> None:
         self.trace, self.policy, self.exact_reference = trace, policy, exact_reference
-        self.adapter = CoreAdapter(trace.start, policy, cluster.entitlements)
+        self.adapter = CoreAdapter(trace.start, policy, cluster.entitlements, cluster.pools)
         self.state = ClusterState(cluster, models_match)
         self.jobs = [self._sim_job(i) for i in range(len(trace.jobs))]
         self.groups: dict[Hashable, list[tuple[Rank, int]]] = {}
@@ -55,7 +58,12 @@ class Replay:
         self.shape_count: dict[Shape, int] = {}
         self.fifo: list[int] = []  # pending job indices in submission order
         self.running: dict[int, RunningJob] = {}
+        self.views: list[NodeState] = []  # every node's view for the core (see ``all_nodes``)
         self.victims = 0  # running jobs that a preemption could stop
+        # kept for the core's RunningIndex: running jobs' releases sorted by expected end,
+        # and the running jobs a preemption could stop
+        self.releases: list[Release] = []
+        self.victim_jobs: dict[int, RunningJob] = {}
         self.completions: list[tuple[float, int, int]] = []  # (end, index, attempt)
         self.history = DurationHistory() if self.adapter.predicts else None
         self._predicted: dict[tuple[str, int], float | None] = {}
@@ -184,7 +192,10 @@ class Replay:
     def _decide(self, t: float, ask: Ask) -> CoreDecision:
         usage = self.ledger.at(t) if self.ledger is not None else ()
         pending = pending_of(self, ask.indices)
-        return self.adapter.decide(t, ask.nodes, pending, ask.running, usage)
+        index = None
+        if ask.whole:  # every running job is shown
+            index = RunningIndex(tuple(self.releases), tuple(self.victim_jobs.values()))
+        return self.adapter.decide(t, ask.nodes, pending, ask.running, usage, ask.whole, index)
 
     def pending_for_core(self, index: int) -> PendingJob:
         """The job as the core sees it now (with the current duration prediction)."""
@@ -216,14 +227,23 @@ class Replay:
         heapq.heappush(self.completions, (t + job.trace.duration_s, job.index, job.attempt))
         running = self.adapter.running_job(job.pending, t, allocs, milli, borrowing)
         self.running[job.index] = running
-        self.victims += running.borrowing or running.qos is QosTier.PREEMPTIBLE
+        if running.borrowing or running.qos is QosTier.PREEMPTIBLE:
+            self.victims += 1
+            self.victim_jobs[job.index] = running
+        release = release_of(running, self.adapter.predicts)
+        if release is not None:
+            insort(self.releases, release)
         if self.ledger is not None:
             self.ledger.change(t, job.pending.org_id, job.pending.project_id, job.gpus)
 
     def _stop(self, t: float, job: SimJob) -> None:
         self.state.release(job.allocs, job.milli)
         running = self.running.pop(job.index)
-        self.victims -= running.borrowing or running.qos is QosTier.PREEMPTIBLE
+        if self.victim_jobs.pop(job.index, None) is not None:
+            self.victims -= 1
+        release = release_of(running, self.adapter.predicts)
+        if release is not None:
+            _remove(self.releases, release)
         if self.ledger is not None:
             self.ledger.change(t, job.pending.org_id, job.pending.project_id, -job.gpus)
 

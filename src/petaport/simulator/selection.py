@@ -22,7 +22,7 @@ When no shown job could start and nothing could be preempted, the core is not ca
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -38,8 +38,9 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Ask:
     indices: list[int]  # pending jobs shown
-    nodes: list[NodeState]
+    nodes: Sequence[NodeState]
     running: list[RunningJob]
+    whole: bool = False  # every node is shown (the snapshot may then list the pools too)
 
 
 def select(replay: Replay, freed: bool, new: list[int]) -> Ask | None:
@@ -57,7 +58,7 @@ def select(replay: Replay, freed: bool, new: list[int]) -> Ask | None:
 
 
 def everything(replay: Replay) -> Ask:
-    return Ask(list(replay.fifo), all_nodes(replay), list(replay.running.values()))
+    return Ask(list(replay.fifo), all_nodes(replay), list(replay.running.values()), True)
 
 
 def _skip(replay: Replay, freed: bool, new: list[int]) -> Ask | None:
@@ -89,7 +90,7 @@ def _reserve(replay: Replay) -> Ask | None:
     picked, startable = _group_heads(replay)
     if not startable:
         return None
-    return Ask(picked, all_nodes(replay), list(replay.running.values()))
+    return Ask(picked, all_nodes(replay), list(replay.running.values()), True)
 
 
 def _group_heads(replay: Replay) -> tuple[list[int], bool]:
@@ -135,9 +136,16 @@ def _views(replay: Replay, chosen: set[int]) -> list[NodeState]:
     return [view(nodes[i]) for i in sorted(chosen)]
 
 
-def all_nodes(replay: Replay) -> list[NodeState]:
-    view = replay.adapter.node_view
-    return [view(n) for n in replay.state.nodes]
+def all_nodes(replay: Replay) -> tuple[NodeState, ...]:
+    """Every node's view; only nodes changed since the last call are viewed again."""
+    view, nodes, views = replay.adapter.node_view, replay.state.nodes, replay.views
+    if len(views) != len(nodes):
+        views[:] = [view(n) for n in nodes]
+    else:
+        for i in replay.state.dirty:
+            views[i] = view(nodes[i])
+    replay.state.dirty.clear()
+    return tuple(views)
 
 
 def pending_of(replay: Replay, indices: list[int]) -> list[PendingJob]:

@@ -107,6 +107,7 @@ class ClusterState:
         self.total_gpus = sum(n.gpus_total for n in self.nodes)
         self.busy_milli = 0
         self.version = 0  # bumped on every change of free resources
+        self.dirty: set[int] = set()  # nodes changed since the adapter last read all views
         self._matches = matches
         self._pools_for: dict[frozenset[str] | None, list[SimPool]] = {}
 
@@ -234,6 +235,7 @@ class ClusterState:
     def _touch(self, node: SimNode) -> None:
         node.cached = None
         self.version += 1
+        self.dirty.add(node.index)
         if node.free or any(node.shared.values()):
             self.open_nodes.add(node.index)
         else:
@@ -246,6 +248,7 @@ class ClusterState:
         node.pool.mem_free += mem
         node.cached = None
         self.version += 1
+        self.dirty.add(node.index)
 
     def fragmented_gpus(self, smallest_need: dict[str, int]) -> int:
         """Wholly free GPUs on nodes where no pending job's per-node GPU count fits.

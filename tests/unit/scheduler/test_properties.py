@@ -7,6 +7,7 @@ backfill never delays the reserved job, and the same decisions for any input ord
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections import Counter
 from datetime import timedelta
@@ -21,9 +22,11 @@ from petaport.scheduler import (
     PendingJob,
     PolicyConfig,
     Quota,
+    RunningIndex,
     RunningJob,
     Snapshot,
     config_for,
+    release_of,
     schedule,
 )
 from petaport.scheduler.placement import gpu_model_matches
@@ -251,6 +254,18 @@ def test_the_same_decisions_whatever_the_input_order(s: Snapshot, rnd: random.Ra
         s.config,
     )  # fmt: skip
     assert schedule(s) == schedule(other)
+
+
+@settings(max_examples=150, deadline=None)
+@given(snapshots(), st.randoms(use_true_random=False))
+def test_a_running_index_changes_nothing(s: Snapshot, rnd: random.Random) -> None:
+    """The simulator's precomputed releases and victims give the decisions the core's own
+    derivation from ``running`` gives (victims in any order)."""
+    found = (release_of(r, s.config.predicts) for r in s.running)
+    victims = [r for r in s.running if r.qos is QosTier.PREEMPTIBLE or r.borrowing]
+    rnd.shuffle(victims)
+    index = RunningIndex(tuple(sorted(r for r in found if r is not None)), tuple(victims))
+    assert schedule(s) == schedule(dataclasses.replace(s, running_index=index))
 
 
 def _free_at(s: Snapshot, d: Decisions, name: str, at_s: float) -> list[int]:

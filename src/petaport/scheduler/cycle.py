@@ -60,6 +60,9 @@ class Cycle:
     attempts_left: int = 0
     max_demand_milli: int = 0  # the largest demand among pending jobs (set by the gate)
     headroom: dict[str, float] = field(default_factory=dict)  # per project, for ordering
+    # the jobs the gate let through, per project (None: no quotas, or a project in two orgs)
+    by_project: dict[str, list[PendingJob]] | None = None
+    project_org: dict[str, str] = field(default_factory=dict)
 
     def start(self, job: PendingJob, plan: Plan) -> None:
         key = plan.nodes[0].key

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Sequence
+from operator import itemgetter
 
 from petaport.domain.jobs import PendingReason, QosTier
 from petaport.scheduler.backfill import admit, reserve
@@ -77,9 +78,11 @@ def gate(
     broke: list[str] = []
     over: list[str] = []
     quota = QuotaGate(cycle.book, cycle.cap.models_for) if cycle.book.active else None
-    room = quota.room if quota is not None else {}
     by_model = quota is not None and bool(quota.by_model)
     memo: dict[int, int] = {}  # id(shape) -> where: shapes are interned, and alive all cycle
+    # per project: its room under all-model caps, its org, the jobs let through
+    slots: dict[str, tuple[float, str, list[PendingJob]]] = {}
+    mixed = False  # a project in two orgs: bulk_reasons then scans every job
     for job in pending:
         if job.budget_exhausted or job.project_id in exhausted:
             broke.append(job.id)
@@ -89,13 +92,19 @@ def gate(
         if where is None:
             where = memo[id(shape)] = _where(cycle, job)
         if quota is not None and where <= ASIDE:
-            left = room.get(job.project_id)
-            if job.demand_milli > (quota.room_of(job) if left is None else left) or (
-                by_model and quota.over_by_model(job)
-            ):
+            slot = slots.get(job.project_id)
+            if slot is None:
+                slot = slots[job.project_id] = (quota.room_of(job), job.org_id, [])
+            if job.demand_milli > slot[0] or (by_model and quota.over_by_model(job)):
                 over.append(job.id)
                 continue
+            if slot[1] != job.org_id:
+                mixed = True
+            slot[2].append(job)
         lists[where].append(job)
+    cycle.project_org = {p: slot[1] for p, slot in slots.items()}
+    index = {p: slot[2] for p, slot in slots.items()}
+    cycle.by_project = index if quota is not None and not mixed else None
     cycle.waits.update(dict.fromkeys(broke, PendingReason.BUDGET_EXHAUSTED))
     cycle.waits.update(dict.fromkeys(over, PendingReason.QUOTA_EXCEEDED))
     for where, reason in enumerate(WHERE):
@@ -220,27 +229,39 @@ def bulk_reasons(cycle: Cycle, jobs: list[PendingJob], entries: list[Entry]) -> 
     default = PendingReason.PRIORITY if cycle.stopped else PendingReason.RESOURCES
     quota = QuotaGate(cycle.book, cycle.cap.models_for)
     tight = quota.tight(cycle.book.touched, cycle.max_demand_milli)
+    over: list[PendingJob] = []
     if tight:
-        over = _quota_reasons(cycle, quota, tight, [*jobs, *[e[6] for e in entries]])
-        ids = [j.id for j in jobs if j.id not in over] + [e[4] for e in entries if e[4] not in over]
-    else:
-        ids = [e[4] for e in entries] + [j.id for j in jobs]
-    waits = dict.fromkeys(ids, default)  # the biggest group first: one insertion per job
-    waits.update(cycle.waits)
-    cycle.waits = waits
+        if cycle.by_project is not None:  # the gate indexed the jobs it let through
+            waits, started = cycle.waits, {s.job_id for s in cycle.starts}
+            orgs = cycle.project_org
+            over = [
+                j
+                for p, mine in cycle.by_project.items()
+                if p in tight or orgs[p] in tight
+                for j in mine
+                if j.id not in waits and j.id not in started
+            ]
+        else:
+            over = [
+                j
+                for j in [*jobs, *[e[6] for e in entries]]
+                if j.project_id in tight or j.org_id in tight
+            ]
+    waits = cycle.waits
+    waits.update(dict.fromkeys(map(_ID, entries), default))
+    waits.update(dict.fromkeys([j.id for j in jobs], default))
+    _quota_reasons(cycle, quota, over)
 
 
-def _quota_reasons(
-    cycle: Cycle, quota: QuotaGate, tight: set[str], jobs: list[PendingJob]
-) -> set[str]:
-    """Mark the jobs of ``tight`` tenants that are now over quota; their ids."""
-    over: set[str] = set()
+_ID = itemgetter(4)
+
+
+def _quota_reasons(cycle: Cycle, quota: QuotaGate, jobs: list[PendingJob]) -> None:
+    """Mark those of these jobs (of tenants with little room left) now over quota."""
     room, by_model = quota.room, bool(quota.by_model)
-    for job in [j for j in jobs if j.project_id in tight or j.org_id in tight]:
+    for job in jobs:
         left = room.get(job.project_id)
         if job.demand_milli > (quota.room_of(job) if left is None else left) or (
             by_model and quota.over_by_model(job)
         ):
             cycle.waits[job.id] = PendingReason.QUOTA_EXCEEDED
-            over.add(job.id)
-    return over

@@ -6,7 +6,8 @@ Phases, each a small function:
 2. ``gate``: a project out of budget waits with BudgetExhausted; a job no node pool could ever
    hold waits with PartitionConfig or GpuModelUnavailable; the others are sorted into GPU jobs
    that might fit now, CPU-only jobs and jobs set aside (all memoised per job shape).
-3. ``order`` (ordering.py): the policy's key per job, in three heaps (queues.py).
+3. ordering (ordering.py): the gate gives each job it lets through the policy's key, in the
+   same pass; the keys go into three heaps (queues.py).
 4. ``walk``: take jobs in order while anything may still start; ``consider`` each: quota,
    placement, the reservation's veto (backfill), else ``blocked``: preemption, the reservation
    or a stop.
@@ -26,7 +27,7 @@ from petaport.domain.jobs import PendingReason, QosTier
 from petaport.scheduler.backfill import admit, reserve
 from petaport.scheduler.config import Blocked
 from petaport.scheduler.cycle import Cycle, new_cycle
-from petaport.scheduler.ordering import Entry, keys
+from petaport.scheduler.ordering import Entry, keyer
 from petaport.scheduler.placement import find
 from petaport.scheduler.preemption import Victims, preempt
 from petaport.scheduler.queues import Lane, Queues
@@ -56,8 +57,8 @@ def schedule(snapshot: Snapshot) -> Decisions:
 
 def _schedule(snapshot: Snapshot) -> Decisions:
     cycle = new_cycle(snapshot)
-    gpu, cpu, aside = gate(cycle, snapshot.pending)
-    queues, unordered = order(cycle, gpu, cpu, aside)
+    gpu, cpu, aside, unordered = gate(cycle, snapshot.pending)
+    queues = Queues(gpu, cpu, aside)
     victims = Victims.of(cycle)
     walk(cycle, queues, victims)
     settle(cycle, queues, unordered, victims)
@@ -71,9 +72,15 @@ def _schedule(snapshot: Snapshot) -> Decisions:
 
 def gate(
     cycle: Cycle, pending: Sequence[PendingJob]
-) -> tuple[list[PendingJob], list[PendingJob], list[PendingJob]]:
-    """Phase 2, one pass: (GPU jobs that might fit now, CPU-only jobs, jobs set aside)."""
-    lists: list[list[PendingJob]] = [[] for _ in range(len(WHERE))]
+) -> tuple[list[Entry], list[Entry], list[Entry], list[PendingJob]]:
+    """Phases 2 and 3, one pass: the ordered entries (ordering.py) of GPU jobs that might fit
+    now, of CPU-only jobs and of jobs set aside; and the jobs set aside that no step needs in
+    order (they are not given a key)."""
+    entries: list[list[Entry]] = [[], [], []]  # GPU, CPU, ASIDE
+    never: list[list[str]] = [[] for _ in range(len(WHERE))]  # ids, by never-fits reason
+    unordered: list[PendingJob] = []
+    skip_aside = cycle.blocked is Blocked.SKIP and not cycle.attempts_left
+    key = keyer(cycle)  # each job gets its key as soon as it is let through: it is in cache
     exhausted = cycle.snapshot.exhausted_projects
     broke: list[str] = []
     over: list[str] = []
@@ -91,7 +98,10 @@ def gate(
         where = memo.get(id(shape))
         if where is None:
             where = memo[id(shape)] = _where(cycle, job)
-        if quota is not None and where <= ASIDE:
+        if where > ASIDE:
+            never[where].append(job.id)
+            continue
+        if quota is not None:
             slot = slots.get(job.project_id)
             if slot is None:
                 slot = slots[job.project_id] = (quota.room_of(job), job.org_id, [])
@@ -101,7 +111,11 @@ def gate(
             if slot[1] != job.org_id:
                 mixed = True
             slot[2].append(job)
-        lists[where].append(job)
+        if where == ASIDE and skip_aside:
+            unordered.append(job)
+        else:
+            mine = entries[where]
+            mine.append(key(job, len(mine)))
     cycle.project_org = {p: slot[1] for p, slot in slots.items()}
     index = {p: slot[2] for p, slot in slots.items()}
     cycle.by_project = index if quota is not None and not mixed else None
@@ -109,8 +123,8 @@ def gate(
     cycle.waits.update(dict.fromkeys(over, PendingReason.QUOTA_EXCEEDED))
     for where, reason in enumerate(WHERE):
         if reason is not None:
-            cycle.waits.update(dict.fromkeys([j.id for j in lists[where]], reason))
-    return lists[GPU], lists[CPU], lists[ASIDE]
+            cycle.waits.update(dict.fromkeys(never[where], reason))
+    return entries[GPU], entries[CPU], entries[ASIDE], unordered
 
 
 GPU, CPU, ASIDE = 0, 1, 2
@@ -128,15 +142,6 @@ def _where(cycle: Cycle, job: PendingJob) -> int:
     if job.gpus == 0:
         return CPU
     return GPU if job.gpus <= cycle.cap.max_free(cycle.cap.keys) else ASIDE
-
-
-def order(
-    cycle: Cycle, gpu: list[PendingJob], cpu: list[PendingJob], aside: list[PendingJob]
-) -> tuple[Queues, list[PendingJob]]:
-    """Phase 3: the heaps, and the jobs set aside that no step needs in order."""
-    if cycle.blocked is Blocked.SKIP and not cycle.attempts_left:
-        return Queues(keys(cycle, gpu), keys(cycle, cpu), []), aside
-    return Queues(keys(cycle, gpu), keys(cycle, cpu), keys(cycle, aside)), []
 
 
 def walk(cycle: Cycle, queues: Queues, victims: Victims | None) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Sequence
+from itertools import count
 from operator import itemgetter
 
 from petaport.domain.jobs import PendingReason, QosTier
@@ -58,7 +59,7 @@ def schedule(snapshot: Snapshot) -> Decisions:
 def _schedule(snapshot: Snapshot) -> Decisions:
     cycle = new_cycle(snapshot)
     gpu, cpu, aside, unordered = gate(cycle, snapshot.pending)
-    queues = Queues(gpu, cpu, aside)
+    queues = Queues(gpu.values(), cpu.values(), aside)
     victims = Victims.of(cycle)
     walk(cycle, queues, victims)
     settle(cycle, queues, unordered, victims)
@@ -72,11 +73,13 @@ def _schedule(snapshot: Snapshot) -> Decisions:
 
 def gate(
     cycle: Cycle, pending: Sequence[PendingJob]
-) -> tuple[list[Entry], list[Entry], list[Entry], list[PendingJob]]:
+) -> tuple[Grouped, Grouped, list[Entry], list[PendingJob]]:
     """Phases 2 and 3, one pass: the ordered entries (ordering.py) of GPU jobs that might fit
-    now, of CPU-only jobs and of jobs set aside; and the jobs set aside that no step needs in
-    order (they are not given a key)."""
-    entries: list[list[Entry]] = [[], [], []]  # GPU, CPU, ASIDE
+    now and of CPU-only jobs, each grouped by (the identity of) the job's shape, the entries
+    of jobs set aside; and the jobs set aside that no step needs in order (given no key)."""
+    grouped: tuple[Grouped, Grouped] = ({}, {})  # GPU, CPU
+    aside: list[Entry] = []
+    counts = [count(), count(), count()]  # per GPU, CPU, ASIDE: the index in each entry
     never: list[list[str]] = [[] for _ in range(len(WHERE))]  # ids, by never-fits reason
     unordered: list[PendingJob] = []
     skip_aside = cycle.blocked is Blocked.SKIP and not cycle.attempts_left
@@ -108,26 +111,35 @@ def gate(
             if job.demand_milli > slot[0] or (by_model and quota.over_by_model(job)):
                 over.append(job.id)
                 continue
-            if slot[1] != job.org_id:
-                mixed = True
+            mixed = mixed or slot[1] != job.org_id
             slot[2].append(job)
-        if where == ASIDE and skip_aside:
-            unordered.append(job)
-        else:
-            mine = entries[where]
-            mine.append(key(job, len(mine)))
-    cycle.project_org = {p: slot[1] for p, slot in slots.items()}
-    index = {p: slot[2] for p, slot in slots.items()}
-    cycle.by_project = index if quota is not None and not mixed else None
+        if where == ASIDE:
+            if skip_aside:
+                unordered.append(job)
+            else:
+                aside.append(key(job, next(counts[ASIDE])))
+            continue
+        lane = grouped[where].get(id(shape))
+        if lane is None:
+            lane = grouped[where][id(shape)] = []
+        lane.append(key(job, next(counts[where])))
+    if quota is not None and not mixed:
+        cycle.by_project = {p: slot[2] for p, slot in slots.items()}
+        cycle.project_org = {p: slot[1] for p, slot in slots.items()}
+    _gate_waits(cycle, broke, over, never)
+    return grouped[GPU], grouped[CPU], aside, unordered
+
+
+def _gate_waits(cycle: Cycle, broke: list[str], over: list[str], never: list[list[str]]) -> None:
     cycle.waits.update(dict.fromkeys(broke, PendingReason.BUDGET_EXHAUSTED))
     cycle.waits.update(dict.fromkeys(over, PendingReason.QUOTA_EXCEEDED))
     for where, reason in enumerate(WHERE):
         if reason is not None:
             cycle.waits.update(dict.fromkeys(never[where], reason))
-    return entries[GPU], entries[CPU], entries[ASIDE], unordered
 
 
 GPU, CPU, ASIDE = 0, 1, 2
+Grouped = dict[int, list[Entry]]  # id(shape) -> entries of jobs of that shape
 WHERE = (None, None, None, PendingReason.GPU_MODEL_UNAVAILABLE, PendingReason.PARTITION_CONFIG)
 
 

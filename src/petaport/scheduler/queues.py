@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import enum
 import heapq
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from petaport.scheduler.config import Blocked
 from petaport.scheduler.cycle import Cycle
@@ -36,15 +36,11 @@ class Lane(enum.Enum):
 class Lanes:
     """Heaps of entries, one per job shape, and a heap of their open heads."""
 
-    def __init__(self, entries: list[Entry]) -> None:
-        by_id: dict[int, list[Entry]] = {}  # shapes are interned: group by identity first
-        for e in entries:
-            lane = by_id.get(id(e[6].shape))
-            if lane is None:
-                lane = by_id[id(e[6].shape)] = []
-            lane.append(e)
+    def __init__(self, groups: Iterable[list[Entry]]) -> None:
+        """``groups``: the entries, grouped by the identity of their jobs' shapes (shapes are
+        interned), no group empty."""
         self.lanes: dict[Shape, list[Entry]] = {}
-        for lane in by_id.values():
+        for lane in groups:
             shape = lane[0][6].shape
             if shape in self.lanes:  # equal, not identical (rare): one lane all the same
                 self.lanes[shape].extend(lane)
@@ -82,7 +78,10 @@ class Lanes:
 
 
 class Queues:
-    def __init__(self, gpu: list[Entry], cpu: list[Entry], aside: list[Entry]) -> None:
+    def __init__(
+        self, gpu: Iterable[list[Entry]], cpu: Iterable[list[Entry]], aside: list[Entry]
+    ) -> None:
+        """GPU and CPU entries grouped by shape (see ``Lanes``), the entries set aside."""
         self.gpu, self.cpu = Lanes(gpu), Lanes(cpu)
         heapq.heapify(aside)
         self.aside = aside

@@ -7,6 +7,7 @@ the time estimates the policies need. It is mutable, but private to one ``schedu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -83,6 +84,23 @@ class Cycle:
         estimate = self.estimate_s(job)
         reserved = self.reserved
         return reserved is None or (estimate is not None and self.now_s + estimate <= reserved.at_s)
+
+    def ends_in_time_test(self) -> Callable[[PendingJob], bool]:
+        """``ends_in_time`` with this moment's reservation and settings bound, for a pass over
+        a long lane (the same test, without two method calls per job)."""
+        reserved = self.reserved
+        if reserved is None:
+            return lambda job: True
+        now_s, at_s, predicts = self.now_s, reserved.at_s, self.config.predicts
+
+        def short(job: PendingJob) -> bool:
+            estimate = job.walltime_s
+            predicted = job.predicted_duration_s
+            if predicts and predicted is not None:
+                estimate = predicted if estimate is None else min(predicted, estimate)
+            return estimate is not None and now_s + estimate <= at_s
+
+        return short
 
     def estimate_s(self, job: PendingJob) -> float | None:
         """How long the job will run, for backfill: walltime, or a prediction if allowed."""

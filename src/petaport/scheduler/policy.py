@@ -159,7 +159,7 @@ def _where(cycle: Cycle, job: PendingJob) -> int:
 def walk(cycle: Cycle, queues: Queues, victims: Victims | None) -> None:
     """Phase 4: take jobs in order while anything may still start."""
     while (entry := queues.next(cycle)) is not None:
-        dropped = queues.done(entry, consider(cycle, entry[6], victims), cycle.ends_in_time)
+        dropped = queues.done(entry, consider(cycle, entry[6], victims), cycle.ends_in_time_test)
         cycle.waits.update(dict.fromkeys([e[4] for e in dropped], PendingReason.PRIORITY))
 
 

@@ -105,17 +105,19 @@ class Queues:
             return heapq.heappop(self.aside)
         return best.pop()
 
-    def done(self, entry: Entry, lane: Lane, short: Callable[[PendingJob], bool]) -> list[Entry]:
-        """After ``entry`` was considered: reopen its lane (only for jobs that are ``short``
-        after a veto) unless no job of its shape can fit; the entries dropped from the lane.
-        (A shape is in one place only: GPU lanes, CPU lanes or aside.)"""
+    def done(
+        self, entry: Entry, lane: Lane, short: Callable[[], Callable[[PendingJob], bool]]
+    ) -> list[Entry]:
+        """After ``entry`` was considered: reopen its lane (only for jobs that are short after
+        a veto; ``short()`` gives that test) unless no job of its shape can fit; the entries
+        dropped from the lane. (A shape is in one place only: GPU lanes, CPU lanes or aside.)"""
         dropped: list[Entry] = []
         if lane is Lane.CLOSED:
             return dropped
         for lanes in (self.gpu, self.cpu):
             if entry[6].shape in lanes.lanes:
                 if lane is Lane.SHORT_ONLY:
-                    dropped = lanes.restrict(entry[6].shape, short)
+                    dropped = lanes.restrict(entry[6].shape, short())
                 lanes.reopen(entry)
         return dropped
 

@@ -161,8 +161,19 @@ EOF
 start_daemon() {  # start_daemon NAME CMD... : in the background, in its own session, PID recorded
   local name=$1; shift
   alive "$name" && return 0
-  setsid "$@" </dev/null >>"$DIR/log/$name.out" 2>&1 &
-  echo $! >"$DIR/pids/$name.pid"
+  # From /: a daemon keeps its working directory, and slurmstepd inherits it; one that is
+  # deleted later (a removed checkout) makes every job print a getcwd error on its stderr.
+  (cd / && { setsid "$@" </dev/null >>"$DIR/log/$name.out" 2>&1 & echo $! >"$DIR/pids/$name.pid"; })
+}
+
+cwd_gone() {  # a daemon this script started runs in a directory that no longer exists
+  local f pid
+  for f in "$DIR"/pids/*.pid; do
+    [ -e "$f" ] || continue
+    pid=$(cat "$f")
+    case "$(readlink "/proc/$pid/cwd" 2>/dev/null)" in *" (deleted)") return 0 ;; esac
+  done
+  return 1
 }
 
 munge_ok() { munge -S "$DIR/munge/munge.socket.2" -n </dev/null | unmunge -S "$DIR/munge/munge.socket.2"; }
@@ -180,9 +191,9 @@ start() {
   mkdir -p "$DIR"/{log,pids}
   local changed=0
   write_configs && changed=1
-  if [ $changed -eq 0 ] && status >/dev/null 2>&1; then return 0; fi  # already up: reuse it
-  if [ $changed -eq 1 ] && { alive slurmctld || alive slurmdbd; }; then
-    log "configuration changed: restarting the daemons this script started"
+  if [ $changed -eq 0 ] && ! cwd_gone && status >/dev/null 2>&1; then return 0; fi  # reuse it
+  if { [ $changed -eq 1 ] || cwd_gone; } && { alive slurmctld || alive slurmdbd; }; then
+    log "configuration changed or a daemon's directory is gone: restarting what this script started"
     stop
   fi
   ensure_mariadb

@@ -73,8 +73,8 @@ ensure_mariadb() {
   fi
   log "starting MariaDB"
   mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld
-  setsid mariadbd --user=mysql --bind-address=127.0.0.1 >"$DIR/log/mariadbd.log" 2>&1 &
-  echo $! >"$DIR/pids/mariadbd.pid"
+  (cd / && { setsid mariadbd --user=mysql --bind-address=127.0.0.1 </dev/null \
+    >"$DIR/log/mariadbd.log" 2>&1 & echo $! >"$DIR/pids/mariadbd.pid"; })
   wait_for 30 db_answers || { log "MariaDB did not answer; see $DIR/log/mariadbd.log"; exit 1; }
 }
 

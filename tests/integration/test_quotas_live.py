@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from petaport.services.scheduling import take_snapshot
+from petaport.services.snapshot import take_snapshot
 from tests.integration.conftest import World
 
 

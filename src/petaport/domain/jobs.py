@@ -251,6 +251,21 @@ class Allocation:
     memory_mb: int
 
 
+GPU_MILLI = 1000  # thousandths of a GPU in one GPU (the unit of GPU shares)
+
+
+def demand_milli(gpus_per_node: int, nodes: int, gpu_milli: int) -> int:
+    """A job's GPU demand in thousandths: its share of one GPU, or all its whole GPUs."""
+    return gpu_milli or gpus_per_node * nodes * GPU_MILLI
+
+
+def held_gpus(allocations: tuple[Allocation, ...], gpu_milli: int) -> float:
+    """GPUs an attempt holds: its share of one GPU, or every GPU of its allocations."""
+    if gpu_milli:
+        return gpu_milli / GPU_MILLI
+    return float(sum(len(a.gpu_indices) for a in allocations))
+
+
 @dataclass(frozen=True)
 class Attempt:
     id: str

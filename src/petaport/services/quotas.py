@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from petaport.domain.errors import Conflict, ValidationFailed
 from petaport.domain.ids import new_id
-from petaport.domain.jobs import RunningWork
+from petaport.domain.jobs import RunningWork, held_gpus
 from petaport.domain.quotas import GpuQuota
 from petaport.domain.tenancy import Principal, Scope, scope_of
 from petaport.scheduler import Quota, Usage
@@ -203,9 +203,7 @@ def running_usage(running: list[RunningWork], now: datetime) -> tuple[Usage, ...
     work in fair share too; finished attempts are folded into ``project_usage``)."""
     per: dict[tuple[str, str], float] = defaultdict(float)
     for r in running:
-        held = (
-            r.gpu_milli / MILLI if r.gpu_milli else sum(len(a.gpu_indices) for a in r.allocations)
-        )
+        held = held_gpus(r.allocations, r.gpu_milli)
         per[(r.org_id, r.project_id)] += held * max(0.0, (now - r.started_at).total_seconds())
     return tuple(Usage(o, p, gpu_s, now) for (o, p), gpu_s in sorted(per.items()) if gpu_s > 0)
 

@@ -4,7 +4,7 @@ One cycle:
 1. ``reconcile``: poll the backend for every RUNNING attempt and record those that ended;
    finished GPU time is folded into the project's decayed fair-share usage, completed
    attempts into the duration history.
-2. ``take_snapshot``: free GPUs per node (inventory minus running allocations, shared GPUs
+2. ``take_snapshot`` (``services/snapshot.py``): free GPUs per node (inventory minus running allocations, shared GPUs
    with their free thousandths), pending jobs with walltimes and predicted durations, running
    jobs with their start, walltime, tier and borrowing flag, quotas, decayed usage, the policy.
 3. ``petaport.scheduler.schedule`` decides.
@@ -21,48 +21,37 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from petaport.domain.errors import RetryLater
 from petaport.domain.ids import new_id
 from petaport.domain.jobs import (
+    GPU_MILLI,
     Attempt,
     FinishedWork,
     Job,
     JobState,
     PendingReason,
-    QueuedJob,
-    RunningWork,
     check_transition,
+    demand_milli,
+    held_gpus,
 )
 from petaport.domain.tenancy import Scope
-from petaport.scheduler import (
-    Decisions,
-    NodeState,
-    PendingJob,
-    Policy,
-    PolicyConfig,
-    Preemption,
-    RunningJob,
-    Snapshot,
-    Start,
-    schedule,
-)
+from petaport.scheduler import Decisions, Preemption, Start, schedule
 from petaport.scheduler.fairshare import add_usage
 from petaport.scheduler.prediction import DurationHistory, Finished
 from petaport.services.context import Context
 from petaport.services.jobs import STOP_CANCEL, STOP_PREEMPT, STOP_REQUEUE, event, request_stop
 from petaport.services.ports import AttemptLaunch, AttemptRef, AttemptReport, NodeInfo
-from petaport.services.quotas import running_usage, scheduler_quotas, stored_usage
+from petaport.services.snapshot import Loaded, take_snapshot
 from petaport.storage.repos.jobs import JobRepo
-from petaport.storage.repos.quotas import QuotaRepo, UsageRepo
+from petaport.storage.repos.quotas import UsageRepo
 
 log = logging.getLogger(__name__)
 EVERYTHING = Scope(everything=True)
 MAX_AUTO_REQUEUES = 3
 MIN_GAP_S = 0.02
-MILLI = 1000
 
 
 @dataclass(frozen=True)
@@ -134,7 +123,7 @@ def record_end(
     if ended.state != JobState.COMPLETED or ended.started_at is None or ended.ended_at is None:
         return None
     spec = job.spec
-    demand = spec.gpu_milli or spec.gpus * spec.nodes * MILLI
+    demand = demand_milli(spec.gpus, spec.nodes, spec.gpu_milli)
     duration = (ended.ended_at - ended.started_at).total_seconds()
     return Finished(job.project_id, job.user_id, demand, max(0.0, duration))
 
@@ -142,11 +131,7 @@ def record_end(
 def _gpu_seconds(attempt: Attempt) -> float:
     if attempt.started_at is None or attempt.ended_at is None:
         return 0.0
-    held = (
-        attempt.gpu_milli / MILLI
-        if attempt.gpu_milli
-        else sum(len(a.gpu_indices) for a in attempt.allocations)
-    )
+    held = held_gpus(attempt.allocations, attempt.gpu_milli)
     return held * max(0.0, (attempt.ended_at - attempt.started_at).total_seconds())
 
 
@@ -197,149 +182,6 @@ def _job_after(job: Job, attempt: Attempt, intent: str | None) -> Job:
         ended_at=end_at,
         exit_code=attempt.exit_code,
         updated_at=end_at or job.updated_at,
-    )
-
-
-def policy_config(ctx: Context) -> PolicyConfig:
-    st = ctx.settings
-    return PolicyConfig(
-        policy=Policy(st.scheduler_policy),
-        backfill=st.scheduler_backfill,
-        preemption=st.scheduler_preemption,
-        half_life_s=st.fairshare_half_life_s,
-    )
-
-
-@dataclass(frozen=True)
-class Loaded:
-    """What one cycle read: the queue and the running work, by job id."""
-
-    pending: dict[str, QueuedJob]
-    running: dict[str, RunningWork]
-
-
-def take_snapshot(
-    ctx: Context, inventory: list[NodeInfo], history: DurationHistory | None = None
-) -> tuple[Snapshot, Loaded]:
-    with ctx.db.transaction() as s:
-        repo = JobRepo(s)
-        running = repo.running_work()
-        pending = repo.queue()
-        quotas = QuotaRepo(s).list()
-        usage = UsageRepo(s).all()
-    now = ctx.clock()
-    config = policy_config(ctx)
-    predict = _predictor(history if config.predicts else None)
-    snapshot = Snapshot(
-        now,
-        _node_states(inventory, running),
-        tuple(_pending_job(j, predict) for j in pending),
-        tuple(_running_job(r, predict) for r in running if not r.stopping),
-        scheduler_quotas(quotas),
-        stored_usage(usage) + running_usage(running, now),
-        config=config,
-    )
-    return snapshot, Loaded({j.id: j for j in pending}, {r.job_id: r for r in running})
-
-
-def _node_states(inventory: list[NodeInfo], running: list[RunningWork]) -> tuple[NodeState, ...]:
-    """Free capacity per node: whole GPUs not held, and GPUs shared by fractional jobs with
-    the thousandths still free."""
-    whole: dict[str, set[int]] = {}
-    shared: dict[tuple[str, int], int] = {}
-    used_cpus: dict[str, int] = {}
-    used_mem: dict[str, int] = {}
-    for r in running:
-        for a in r.allocations:
-            if r.gpu_milli:
-                for i in a.gpu_indices:
-                    shared[(a.node, i)] = shared.get((a.node, i), 0) + r.gpu_milli
-            else:
-                whole.setdefault(a.node, set()).update(a.gpu_indices)
-            used_cpus[a.node] = used_cpus.get(a.node, 0) + a.cpus
-            used_mem[a.node] = used_mem.get(a.node, 0) + a.memory_mb
-    states = []
-    for n in inventory:
-        taken = whole.get(n.name, set())
-        sharing = {i: MILLI - m for (node, i), m in shared.items() if node == n.name}
-        states.append(
-            NodeState(
-                n.name,
-                n.name,
-                n.gpu_model,
-                len(n.gpu_indices),
-                tuple(i for i in n.gpu_indices if i not in taken and i not in sharing),
-                n.cpus,
-                n.cpus - used_cpus.get(n.name, 0),
-                n.memory_mb,
-                n.memory_mb - used_mem.get(n.name, 0),
-                gpu_free_milli=tuple(
-                    (i, free) for i, free in sorted(sharing.items()) if free > 0 and i not in taken
-                ),
-            )
-        )
-    return tuple(states)
-
-
-Predictor = Callable[[PendingJob], float | None]
-
-
-def _predictor(history: DurationHistory | None) -> Predictor:
-    """Predicted duration from the history of similar jobs (same project, user and GPU
-    demand first), memoised per (project, user, demand) for one cycle."""
-    memo: dict[tuple[str, str | None, int], float | None] = {}
-
-    def predict(job: PendingJob) -> float | None:
-        if history is None:
-            return None
-        key = (job.project_id, job.user, job.demand_milli)
-        if key not in memo:
-            memo[key] = history.predict(job)
-        return memo[key]
-
-    return predict
-
-
-def _pending_job(j: QueuedJob, predict: Predictor) -> PendingJob:
-    job = PendingJob(
-        j.id,
-        j.org_id,
-        j.project_id,
-        j.priority,
-        j.qos,
-        j.submitted_at,
-        j.gpus,
-        j.nodes,
-        j.cpus,
-        j.memory_mb,
-        j.gpu_model,
-        gpu_milli=j.gpu_milli,
-        walltime_s=j.walltime_s,
-        user=j.user_id,
-    )
-    predicted = predict(job)
-    return job if predicted is None else replace(job, predicted_duration_s=predicted)
-
-
-def _running_job(r: RunningWork, predict: Predictor) -> RunningJob:
-    gpus = {len(a.gpu_indices) for a in r.allocations}
-    probe = PendingJob(
-        r.job_id, r.org_id, r.project_id, r.priority, r.qos, r.started_at,
-        max(gpus, default=0), len(r.allocations), 0, 0, gpu_milli=r.gpu_milli, user=r.user_id,
-    )  # fmt: skip
-    predicted = predict(probe)
-    return RunningJob(
-        r.job_id,
-        r.org_id,
-        r.project_id,
-        r.qos,
-        r.started_at,
-        r.allocations,
-        walltime_s=r.walltime_s,
-        predicted_end=None if predicted is None else r.started_at + timedelta(seconds=predicted),
-        borrowing=r.borrowing,
-        gpu_milli=r.gpu_milli,
-        priority=r.priority,
     )
 
 
@@ -413,7 +255,7 @@ def _start(ctx: Context, start: Start) -> int:
         repo.save_job(running)
         gpus = ";".join(f"{a.node}:{','.join(map(str, a.gpu_indices))}" for a in start.allocations)
         if start.gpu_milli:
-            gpus += f" ({start.gpu_milli / MILLI:g} of the GPU)"
+            gpus += f" ({start.gpu_milli / GPU_MILLI:g} of the GPU)"
         if start.borrowing:
             gpus += ", borrowing idle capacity (may be preempted)"
         repo.add_event(
@@ -456,7 +298,8 @@ def _launch(ctx: Context, attempt: Attempt, launch: AttemptLaunch) -> None:
 
 
 def _finished(f: FinishedWork) -> Finished:
-    return Finished(f.project_id, f.user_id, f.gpu_milli or f.gpus * f.nodes * MILLI, f.duration_s)
+    demand = demand_milli(f.gpus, f.nodes, f.gpu_milli)
+    return Finished(f.project_id, f.user_id, demand, f.duration_s)
 
 
 class SchedulerLoop:

@@ -4,9 +4,10 @@ One cycle:
 1. ``reconcile``: poll the backend for every RUNNING attempt and record those that ended;
    finished GPU time is folded into the project's decayed fair-share usage, completed
    attempts into the duration history.
-2. ``take_snapshot`` (``services/snapshot.py``): free GPUs per node (inventory minus running allocations, shared GPUs
-   with their free thousandths), pending jobs with walltimes and predicted durations, running
-   jobs with their start, walltime, tier and borrowing flag, quotas, decayed usage, the policy.
+2. ``take_snapshot`` (``services/snapshot.py``): free GPUs per node (inventory minus running
+   allocations, shared GPUs with their free thousandths), pending jobs with walltimes and
+   predicted durations, running jobs with their start, walltime, tier and borrowing flag,
+   quotas, decayed usage, the policy.
 3. ``petaport.scheduler.schedule`` decides.
 4. ``apply``: preemptions are asked of the backend (the victim's attempt ends PREEMPTED and
    the job is requeued); new reasons are written; each start is recorded *before* the backend

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 
 from petaport.api.app import create_api
 from petaport.backends.registry import build_backend
-from petaport.services import inventory, seeding
+from petaport.services import inventory, pricing, seeding
 from petaport.services.context import Context
 from petaport.services.coordination import SchedulerLease, hold_lease_when_free
 from petaport.services.scheduling import SchedulerLoop
@@ -39,6 +39,7 @@ def build_context(settings: Settings) -> Context:
 def prepare(ctx: Context) -> list[seeding.SeededUser]:
     """Sync the backend's node pool; seed the demo centre on first start."""
     inventory.sync_backend_pool(ctx)
+    pricing.ensure_price_book(ctx)
     if ctx.settings.seed_demo and seeding.needs_seed(ctx):
         return seeding.seed_demo(ctx)
     return []

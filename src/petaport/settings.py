@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     fairshare_half_life_s: float = Field(default=7 * 86_400.0, ge=0)
     # Finished attempts remembered per scheduler for duration prediction.
     prediction_history: int = Field(default=5_000, ge=0, le=1_000_000)
+    # Money (docs/billing.md): how often usage is metered and rated; what a running job
+    # without a walltime reserves of its budgets beyond what is metered.
+    metering_interval_s: float = Field(default=60.0, gt=0)
+    budget_default_reservation_s: int = Field(default=3600, gt=0)
     seed_demo: bool = True
     timezone: str = "Asia/Hong_Kong"
     default_locale: Literal["en", "zh_Hant"] = "en"

@@ -70,6 +70,9 @@ class Metrics:
         self.preemptions = Counter(
             "petaport_preemptions", "Running jobs preempted, by reason", ["reason"], registry=r
         )
+        self.usage_records = Counter(
+            "petaport_usage_records", "Usage records metered and rated", registry=r
+        )
         self.attempts_ended = Counter(
             "petaport_attempts_ended", "Attempts that ended, by state", ["state"], registry=r
         )

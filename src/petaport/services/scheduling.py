@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
+from petaport.billing.prices import PriceBook
 from petaport.domain.errors import RetryLater
 from petaport.domain.ids import new_id
 from petaport.domain.jobs import (
@@ -42,9 +43,12 @@ from petaport.domain.tenancy import Scope
 from petaport.scheduler import Decisions, Preemption, Start, schedule
 from petaport.scheduler.fairshare import add_usage
 from petaport.scheduler.prediction import DurationHistory, Finished
+from petaport.services import budgets
 from petaport.services.context import Context
 from petaport.services.jobs import STOP_CANCEL, STOP_PREEMPT, STOP_REQUEUE, event, request_stop
+from petaport.services.metering import meter_and_alert
 from petaport.services.ports import AttemptLaunch, AttemptRef, AttemptReport, NodeInfo
+from petaport.services.pricing import load_book
 from petaport.services.snapshot import Loaded, take_snapshot
 from petaport.storage.repos.jobs import JobRepo
 from petaport.storage.repos.quotas import UsageRepo
@@ -313,6 +317,8 @@ class SchedulerLoop:
         self._inventory: list[NodeInfo] = []
         self._inventory_at = 0.0
         self._history: DurationHistory | None = None
+        self._metered_at = -math.inf
+        self._book: PriceBook | None = None
 
     def forget_inventory(self) -> None:
         """Read the inventory again next cycle (a node failed: it may be gone)."""
@@ -334,12 +340,37 @@ class SchedulerLoop:
                 self._history.record(_finished(f))
         return self._history
 
+    def book(self) -> PriceBook:
+        """The price book, read again after each metering run."""
+        if self._book is None:
+            self._book = load_book(self.ctx)
+        return self._book
+
+    def meter(self, *, force: bool = False) -> None:
+        """Meter and rate usage, then raise budget alerts, every ``metering_interval_s``."""
+        if (
+            not force
+            and time.monotonic() - self._metered_at < self.ctx.settings.metering_interval_s
+        ):
+            return
+        self._metered_at = time.monotonic()
+        self._book = None
+        meter_and_alert(self.ctx)
+
     def run_cycle(self) -> CycleResult:
         started_at = time.perf_counter()
         history = self.history()
         ended = reconcile(self.ctx, history, self.forget_inventory)
+        self.meter()
         snapshot, loaded = take_snapshot(self.ctx, self.inventory(), history)
-        started = apply(self.ctx, schedule(snapshot), loaded)
+        models = {n.name: n.gpu_model for n in self.inventory()}
+        gate = budgets.cycle_gate(self.ctx, loaded, self.book, models)
+        if gate.projects:
+            snapshot = replace(snapshot, exhausted_projects=gate.projects)
+        decided = schedule(snapshot)
+        decisions = budgets.admit_starts(self.ctx, gate, decided, loaded, self.book, models)
+        started = apply(self.ctx, decisions, loaded)
+        budgets.stop_overruns(self.ctx, gate, loaded)
         if started:
             # very short jobs may already be done
             ended += reconcile(self.ctx, history, self.forget_inventory)

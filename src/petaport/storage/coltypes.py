@@ -93,4 +93,10 @@ class ExactDecimal(TypeDecorator[Decimal]):
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
-        return Decimal(value).normalize() if dialect.name == "sqlite" else Decimal(value)
+        return plain(Decimal(value))
+
+
+def plain(value: Decimal) -> Decimal:
+    """``value`` without trailing zeros and without an exponent (200, not 2E+2 or 200.000)."""
+    out = value.normalize()
+    return out.quantize(Decimal(1)) if out.as_tuple().exponent > 0 else out  # type: ignore[operator]

@@ -21,9 +21,12 @@ from petaport.billing.prices import (
     ResourceClass,
 )
 from petaport.billing.rating import Charge
-from petaport.domain.jobs import QosTier
+from petaport.domain.jobs import Attempt, Job, QosTier
 from petaport.domain.money import Money
+from petaport.storage.repos.jobs import attempt_from_row, job_from_row
 from petaport.storage.tables import (
+    AttemptRow,
+    JobRow,
     MeteredAttemptRow,
     OrgBillingRow,
     PriceRow,
@@ -159,16 +162,21 @@ class UsageRepo:
             out.append((org, project, _cents(amount), Decimal(int(gpus or 0)) / 1000))
         return out
 
-    def charged_by_attempt(self, attempt_ids: Sequence[str]) -> dict[str, Decimal]:
-        out: dict[str, Decimal] = {}
+    def charged_by_attempt(self, attempt_ids: Sequence[str]) -> dict[str, tuple[Decimal, Decimal]]:
+        """Attempt id -> (HKD charged, GPU-seconds charged) so far."""
+        out: dict[str, tuple[Decimal, Decimal]] = {}
         for i in range(0, len(attempt_ids), 500):
             q = (
-                select(UsageRecordRow.attempt_id, func.sum(UsageRecordRow.amount))
+                select(
+                    UsageRecordRow.attempt_id,
+                    func.sum(UsageRecordRow.amount),
+                    func.sum(UsageRecordRow.gpu_milli_s),
+                )
                 .where(UsageRecordRow.attempt_id.in_(attempt_ids[i : i + 500]))
                 .group_by(UsageRecordRow.attempt_id)
             )
-            for attempt, amount in self.s.execute(q):
-                out[attempt] = _cents(amount)
+            for attempt, amount, gpu_ms in self.s.execute(q):
+                out[attempt] = (_cents(amount), Decimal(int(gpu_ms or 0)) / 1000)
         return out
 
 
@@ -229,3 +237,21 @@ class OrgBillingRepo:
         row.plan_gpu_hours = b.plan_gpu_hours
         row.updated_at = now
         self.s.flush()
+
+
+def attempts_to_meter(
+    session: Session, limit: int, after: str | None = None
+) -> list[tuple[Job, Attempt]]:
+    """Started attempts whose metering is not final yet (running, or ended since the last
+    metering run), oldest first, with their jobs."""
+    done = select(MeteredAttemptRow.attempt_id).where(MeteredAttemptRow.final.is_(True))
+    q = (
+        select(AttemptRow, JobRow)
+        .join(JobRow, JobRow.id == AttemptRow.job_id)
+        .where(AttemptRow.started_at.is_not(None) | AttemptRow.ended_at.is_not(None))
+        .where(AttemptRow.id.not_in(done))
+        .where(AttemptRow.id > (after or ""))
+        .order_by(AttemptRow.id)
+        .limit(limit)
+    )
+    return [(job_from_row(j), attempt_from_row(a)) for a, j in session.execute(q)]

@@ -1,0 +1,160 @@
+"""Metering: every started attempt -> usage records -> charges -> ledger, exactly once.
+
+``meter_due`` runs in the scheduling loop (the one process that holds the scheduler lease)
+every ``metering_interval_s``. Per attempt not yet final it meters and rates *all* its records
+with the pure core (``billing.metering.meter`` then ``billing.rating.rate``), keeps the ones
+whose source id is new, stores them and posts one journal entry each, and marks the attempt
+metered through ``now`` (final once it ended). A batch is one transaction: a crash (even
+``kill -9``) leaves either all of a batch or none of it, and the next run produces the same
+records with the same source ids, so nothing is billed twice and nothing is dropped.
+
+Running attempts yield records for whole hours only (a record, once emitted, never changes);
+the partial hour is covered by the budget reservation. Proof-of-concept orgs' monthly fees
+are posted here too (one entry per org and Hong Kong month, by source id).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from petaport.billing.ledger import BillingMode, JournalEntry, charge_entry, plan_fee_entry
+from petaport.billing.metering import attempt_usage, meter, month_bounds
+from petaport.billing.plans import OrgBilling, Plan
+from petaport.billing.prices import PriceBook
+from petaport.billing.rating import Charge, rate
+from petaport.domain.errors import RetryLater
+from petaport.domain.inventory import NodePool
+from petaport.domain.jobs import Attempt, Job
+from petaport.services.budgets import raise_alerts
+from petaport.services.context import Context
+from petaport.services.pricing import load_book
+from petaport.storage.repos.billing import (
+    MeteringRepo,
+    OrgBillingRepo,
+    UsageRepo,
+    attempts_to_meter,
+)
+from petaport.storage.repos.inventory import InventoryRepo
+from petaport.storage.repos.ledger import LedgerRepo
+
+BATCH = 200
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MeteringResult:
+    attempts: int  # attempts looked at
+    records: int  # new usage records stored
+    entries: int  # new journal entries posted
+
+
+def gpu_models(ctx: Context, pools: list[NodePool]) -> dict[str, str | None]:
+    """Node name -> GPU model, from the backend's inventory (pools' node names as fallback)."""
+    models = {node: pool.gpu_model for pool in pools for node in pool.node_names()}
+    try:
+        models.update({n.name: n.gpu_model for n in ctx.backend.inventory()})
+    except RetryLater:
+        log.warning("backend inventory unavailable: GPU models from the node pools")
+    return models
+
+
+def _model(job: Job, attempt: Attempt, models: dict[str, str | None]) -> str | None:
+    for alloc in attempt.allocations:
+        if alloc.gpu_indices and models.get(alloc.node):
+            return models[alloc.node]
+    return job.spec.gpu_model
+
+
+def charges_of(
+    job: Job, attempt: Attempt, book: PriceBook, now: datetime, models: dict[str, str | None]
+) -> tuple[Charge, ...]:
+    """Every charge of one attempt known at ``now`` (pure: the same inputs, the same output)."""
+    if attempt.started_at is None:
+        return ()
+    usage = attempt_usage(job, attempt, _model(job, attempt, models))
+    return rate(meter(usage, book, now), book)
+
+
+def meter_due(ctx: Context, now: datetime | None = None) -> MeteringResult:
+    """Meter every attempt that is not final yet, in batches of one transaction each."""
+    now = now or ctx.clock()
+    book = load_book(ctx)
+    looked = records = entries = 0
+    with ctx.db.transaction() as s:
+        pools = InventoryRepo(s).list_pools()
+    models = gpu_models(ctx, pools)
+    with ctx.db.transaction() as s:
+        billing = OrgBillingRepo(s).all()
+        entries += _post_plan_fees(LedgerRepo(s), billing, now)
+    last: str | None = None
+    while True:
+        with ctx.db.transaction() as s:
+            batch = attempts_to_meter(s, BATCH, last)
+            if not batch:
+                break
+            new_records, new_entries = _meter_batch(s, batch, book, now, models, billing)
+        looked += len(batch)
+        records += new_records
+        entries += new_entries
+        last = batch[-1][1].id
+        if len(batch) < BATCH:
+            break
+    if records:
+        ctx.metrics.usage_records.inc(records)
+    return MeteringResult(looked, records, entries)
+
+
+def _meter_batch(
+    s: Session,
+    batch: list[tuple[Job, Attempt]],
+    book: PriceBook,
+    now: datetime,
+    models: dict[str, str | None],
+    billing: dict[str, OrgBilling],
+) -> tuple[int, int]:
+    usage, ledger, progress = UsageRepo(s), LedgerRepo(s), MeteringRepo(s)
+    known = usage.known_source_ids([a.id for _, a in batch])
+    new: list[Charge] = []
+    entries: list[JournalEntry] = []
+    for job, attempt in batch:
+        mode = billing[job.org_id].mode if job.org_id in billing else BillingMode.POSTPAID
+        for charge in charges_of(job, attempt, book, now, models):
+            if charge.source_id in known:
+                continue
+            new.append(charge)
+            entry = charge_entry(charge, job.org_id, mode)
+            if entry is not None:
+                entries.append(entry)
+        final = attempt.state.is_terminal
+        progress.mark(attempt.id, now, final)
+    usage.add(new, now)
+    posted = ledger.post(entries, now)
+    return len(new), posted
+
+
+def _post_plan_fees(ledger: LedgerRepo, billing: dict[str, OrgBilling], now: datetime) -> int:
+    """The monthly fee of every proof-of-concept org, once per Hong Kong month (the month
+    the plan starts in is charged in full)."""
+    entries = [
+        plan_fee_entry(b.org_id, b.mode, b.plan_fee, month_bounds(month)[0],
+                       f"poc/{b.org_id}/{month}")
+        for b in billing.values()
+        if b.plan is Plan.POC and b.plan_fee is not None
+        for month in b.fee_months(now)
+    ]  # fmt: skip
+    return ledger.post(entries, now) if entries else 0
+
+
+def meter_and_alert(ctx: Context) -> None:
+    """One metering run then the budget alerts it may raise; a failure is logged (metering
+    must not stop the scheduling loop) and the next run catches up."""
+    try:
+        meter_due(ctx)
+        with ctx.db.transaction() as s:
+            raise_alerts(s, ctx.clock())
+    except Exception:
+        log.exception("metering failed")

@@ -75,7 +75,8 @@ def test_a_run_is_billed_once_exactly_across_hours_and_a_month(world: World, clo
     gpu = [c for c in charges if c.record.resource.value == "gpu_hour"]
     seconds = sum(c.record.billable_s for c in gpu)
     assert seconds == (2 * 3600 + 25 * 60)  # 15:10 -> 17:35
-    assert sum(c.amount.amount for c in gpu) == (H800 * 2 * seconds / 3600).quantize(Decimal("0.01"))
+    exact = (H800 * 2 * seconds / 3600).quantize(Decimal("0.01"))
+    assert sum(c.amount.amount for c in gpu) == exact
     assert {c.record.month for c in gpu} == {"2026-03", "2026-04"}  # split at HK midnight
     assert len(entries) == len([c for c in charges if not c.amount.is_zero])
     assert sum((m.amount for m in balances(entries).values()), Decimal(0)) == 0

@@ -248,3 +248,29 @@ def test_quotas_fairshare_and_a_gpu_share(make_cli: Callable[[str], Cli]) -> Non
     assert all(0 < s["factor"] <= 1 for s in shares)
     assert "FACTOR" in alice.ok("fairshare")
     admin.ok("quotas", "delete", made["id"], "--yes")
+
+
+def test_money_commands(make_cli: Callable[[str], Cli]) -> None:
+    admin, alice = make_cli("admin"), make_cli("harbour-u-alice")
+    versions = admin.json("prices")
+    assert versions and any(p["resource"] == "gpu_hour" for p in versions[0]["prices"])
+    budget = admin.json("budgets", "set", "harbour-u", "--limit", "5000", "--monthly")
+    assert (budget["limit"], budget["period"]) == ("5000", "monthly")
+    dry = alice.ok("submit", "--dry-run", "--gpus", "2", "--time", "2h", "-p", PROJECT, "--",
+                   "python", "train.py")  # fmt: skip
+    assert "nothing submitted" in dry and "Total for 2 h" in dry and budget["id"] in dry
+    assert "job_" not in dry
+    listed = alice.json("budgets", "list")
+    assert [b["id"] for b in listed] == [budget["id"]]
+    assert "5,000" in alice.ok("budgets", "list")
+    job = alice.ok("submit", "-p", PROJECT, "--", "true").strip()
+    assert wait_for(alice, job, {"COMPLETED"})["state"] == "COMPLETED"
+    assert isinstance(alice.json("usage", "--org", "harbour-u"), list)
+    refused = alice("topup", "harbour-u", "100", "--reference", "x")
+    assert refused.returncode == 1 and "centre admin" in refused.stderr
+    assert_clean_error(refused)
+    bad = admin("budgets", "set", "harbour-u", "--limit", "lots")
+    assert bad.returncode == 2
+    assert_clean_error(bad)
+    acct = admin.json("plan", "harbour-u", "--plan", "poc", "--fee", "1800", "--gpu-hours", "100")
+    assert (acct["plan"], acct["plan_fee"]) == ("poc", "1800.00")

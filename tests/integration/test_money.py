@@ -91,13 +91,21 @@ def test_the_database_keeps_the_ledger_balanced_and_append_only(world: World) ->
     with pytest.raises(DBAPIError), world.ctx.db.transaction() as s:
         s.execute(text("INSERT INTO postings VALUES ('je_x', 0, 'revenue', '', 'HKD', 100)"))
         s.execute(text("INSERT INTO postings VALUES ('je_x', 1, 'cash', '', 'HKD', -99)"))
-        s.execute(text("INSERT INTO journal_entries VALUES "
-                       "('je_x', 'charge', '2026-01-01', '2026-01', NULL, '', NULL, '2026-01-01')"))
+        s.execute(
+            text(
+                "INSERT INTO journal_entries VALUES "
+                "('je_x', 'charge', '2026-01-01', '2026-01', NULL, '', NULL, '2026-01-01')"
+            )
+        )
     with world.ctx.db.transaction() as s:
         s.execute(text("INSERT INTO postings VALUES ('je_y', 0, 'revenue', '', 'HKD', 100)"))
         s.execute(text("INSERT INTO postings VALUES ('je_y', 1, 'cash', '', 'HKD', -100)"))
-        s.execute(text("INSERT INTO journal_entries VALUES "
-                       "('je_y', 'charge', '2026-01-01', '2026-01', NULL, '', NULL, '2026-01-01')"))
+        s.execute(
+            text(
+                "INSERT INTO journal_entries VALUES "
+                "('je_y', 'charge', '2026-01-01', '2026-01', NULL, '', NULL, '2026-01-01')"
+            )
+        )
     for statement in (
         "INSERT INTO postings VALUES ('je_y', 2, 'cash', '', 'HKD', 5)",  # sealed
         "UPDATE postings SET amount = 1 WHERE entry_id = 'je_y'",

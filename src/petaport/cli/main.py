@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from petaport.cli import auth, inventory, jobs, quotas, submit, tenancy
+from petaport.cli import auth, inventory, jobs, money, quotas, submit, tenancy
 from petaport.cli.session import EXIT_CODES_HELP, CliCommand, CliGroup
 
 app = typer.Typer(
@@ -64,3 +64,9 @@ app.add_typer(auth.tokens_app, name="tokens")
 app.add_typer(inventory.pools_app, name="pools")
 app.add_typer(quotas.quotas_app, name="quotas")
 app.command(cls=CliCommand)(quotas.fairshare)
+app.command(cls=CliCommand)(money.usage)
+app.command(cls=CliCommand)(money.prices)
+app.command(cls=CliCommand)(money.account)
+app.command(cls=CliCommand)(money.plan)
+app.command(cls=CliCommand)(money.topup)
+app.add_typer(money.budgets_app, name="budgets")

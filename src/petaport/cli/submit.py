@@ -11,12 +11,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
-from petaport.cli.output import err_console, progress
+from petaport.cli.output import console, err_console, progress
 from petaport.cli.parsing import SubmitFlags, build_job, load_job_file
 from petaport.cli.session import api, usage
 from petaport.client import PetaportClient
 from petaport.schemas import JobPublic, QosName
+from petaport.schemas.money import EstimatePublic
 
 PROJECT_ENV = "PETAPORT_PROJECT"
 SUBMIT_CONTEXT = {"allow_interspersed_args": False}
@@ -47,6 +49,9 @@ Workdir = Annotated[str | None, Opt(help="Absolute working directory.", show_def
 Script = Annotated[Path | None, Opt(help="Run this bash script file instead of a command.")]
 JobFile = Annotated[Path | None, Opt("--file", "-f", help="YAML job file (JobCreate fields).")]
 Wait = Annotated[bool, Opt("--wait", "-W", help="Wait for the end; exit with the job's code.")]
+DryRun = Annotated[
+    bool, Opt("--dry-run", help="Show the estimated cost and budget left; submit nothing.")
+]
 Command = Annotated[list[str] | None, typer.Argument(help="The command, after '--'.")]
 
 
@@ -64,7 +69,7 @@ def submit(
     gpu_model: GpuModel = None, cpus: Cpus = None, mem: Mem = None, nodes: Nodes = None,
     time: Time = None, project: Project = None, qos: Qos = None, name: Name = None,
     env: Env = None, label: Label = None, workdir: Workdir = None, script: Script = None,
-    wait: Wait = False,
+    wait: Wait = False, dry_run: DryRun = False,
 ) -> None:  # fmt: skip
     """Submit a job and print its id: submit --gpus 2 --mem 16G -p org/proj -- python train.py
 
@@ -80,6 +85,9 @@ def submit(
     file_fields = load_job_file(job_file) if job_file else None
     spec = build_job(flags, file_fields, os.environ.get(PROJECT_ENV))
     with api() as client:
+        if dry_run:
+            show_estimate(client.estimate_job(spec))
+            return
         job = client.submit_job(spec)
         typer.echo(job.id)
         if wait:
@@ -107,3 +115,21 @@ def exit_status(job: JobPublic) -> int:
         code = 128 - code
     code %= 256
     return 1 if job.state != "COMPLETED" and code == 0 else code
+
+
+def show_estimate(est: EstimatePublic) -> None:
+    """The cost of a job before it runs, line by line, and what each budget has left."""
+    table = Table(title="Estimated cost (nothing submitted)")
+    for col in ("RESOURCE", "MODEL", "QUANTITY", "HKD"):
+        table.add_column(col, justify="right" if col in ("QUANTITY", "HKD") else "left")
+    for line in est.lines:
+        table.add_row(line.resource, line.gpu_model or "-", f"{line.quantity:,}",
+                      f"{line.amount:,.2f}")  # fmt: skip
+    console.print(table)
+    hours = f"{est.walltime_s / 3600:g} h"
+    assumed = " (no walltime given: assumed)" if est.walltime_assumed else ""
+    console.print(f"Total for {hours}{assumed}: HK${est.total:,.2f}; {est.gpu_hours:,} GPU-hours",
+                  markup=False)  # fmt: skip
+    for b in est.budgets:
+        unit = "HKD" if b.unit == "HKD" else "GPU-hours"
+        console.print(f"Budget {b.budget_id}: {b.left:,} {unit} left", markup=False)

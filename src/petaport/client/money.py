@@ -1,0 +1,56 @@
+"""Endpoints for money: prices, budgets and alerts, accounts, usage and cost estimates."""
+
+from __future__ import annotations
+
+from petaport.client.transport import Transport
+from petaport.schemas import JobCreate
+from petaport.schemas.money import (
+    AccountPublic,
+    BudgetAlertPublic,
+    BudgetPublic,
+    BudgetSet,
+    EstimatePublic,
+    PlanSet,
+    PriceVersionPublic,
+    TopUpCreate,
+    UsageLinePublic,
+)
+
+
+class MoneyApi(Transport):
+    def list_prices(self) -> list[PriceVersionPublic]:
+        return self.many(PriceVersionPublic, "/v1/prices")
+
+    def list_budgets(self, org: str | None = None) -> list[BudgetPublic]:
+        return self.many(BudgetPublic, "/v1/budgets", params={"org": org} if org else None)
+
+    def set_budget(self, body: BudgetSet) -> BudgetPublic:
+        return self.one(BudgetPublic, "PUT", "/v1/budgets", body=body.model_dump(mode="json"),
+                        idempotent=True)  # fmt: skip
+
+    def delete_budget(self, budget_id: str) -> None:
+        self.request("DELETE", f"/v1/budgets/{budget_id}")
+
+    def budget_alerts(self) -> list[BudgetAlertPublic]:
+        return self.many(BudgetAlertPublic, "/v1/budgets/alerts")
+
+    def account(self, org: str) -> AccountPublic:
+        return self.one(AccountPublic, "GET", f"/v1/orgs/{org}/account", idempotent=True)
+
+    def set_plan(self, org: str, body: PlanSet) -> AccountPublic:
+        return self.one(AccountPublic, "PUT", f"/v1/orgs/{org}/plan",
+                        body=body.model_dump(mode="json"), idempotent=True)  # fmt: skip
+
+    def top_up(self, org: str, body: TopUpCreate) -> AccountPublic:
+        return self.one(AccountPublic, "POST", f"/v1/orgs/{org}/top-ups",
+                        body=body.model_dump(mode="json"))  # fmt: skip
+
+    def usage(
+        self, org: str | None = None, project: str | None = None, month: str | None = None
+    ) -> list[UsageLinePublic]:
+        params = {k: v for k, v in (("org", org), ("project", project), ("month", month)) if v}
+        return self.many(UsageLinePublic, "/v1/usage", params=params or None)
+
+    def estimate_job(self, spec: JobCreate) -> EstimatePublic:
+        return self.one(EstimatePublic, "POST", "/v1/jobs/estimate",
+                        body=spec.model_dump(mode="json"))  # fmt: skip

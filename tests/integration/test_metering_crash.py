@@ -1,0 +1,116 @@
+"""``kill -9`` of a process in the middle of metering loses and duplicates nothing: the next
+run stores exactly the records (and journal entries) the pure core says exist."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from petaport.app import build_context
+from petaport.domain.ids import new_id
+from petaport.domain.jobs import Allocation, Attempt, Job, JobSpec, JobState
+from petaport.domain.tenancy import Org, OrgCategory, Project, User
+from petaport.services.context import Context
+from petaport.services.metering import charges_of, gpu_models, meter_due
+from petaport.services.pricing import load_book
+from petaport.settings import Settings
+from petaport.storage.repos.jobs import JobRepo
+from petaport.storage.repos.tenancy import TenancyRepo
+from petaport.storage.tables import JournalEntryRow, UsageRecordRow
+
+T0 = datetime(2026, 5, 31, 12, 0, tzinfo=UTC)
+NOW = T0 + timedelta(days=2)
+ATTEMPTS = 800
+METER = """
+import sys
+from datetime import datetime
+from petaport.app import build_context
+from petaport.services.metering import meter_due
+from petaport.settings import Settings
+settings = Settings(data_dir=sys.argv[1], database_url=sys.argv[2], backend="fake",
+                    seed_demo=False, _env_file=None)
+meter_due(build_context(settings), datetime.fromisoformat(sys.argv[3]))
+"""
+
+
+def _settings(tmp_path: Path, url: str) -> Settings:
+    return Settings(data_dir=tmp_path / "data", database_url=url, backend="fake",
+                    seed_demo=False, _env_file=None)  # type: ignore[call-arg]  # fmt: skip
+
+
+def _seed(ctx: Context) -> list[tuple[Job, Attempt]]:
+    org = Org(new_id("org"), "Crash", "crash", OrgCategory.ENTERPRISE, T0)
+    project = Project(new_id("prj"), org.id, "p", "p", T0)
+    user = User(new_id("usr"), "crash-user", "c@example.org", "C", frozenset(), True, T0)
+    out = []
+    with ctx.db.transaction() as s:
+        tenancy = TenancyRepo(s)
+        tenancy.add_org(org)
+        s.flush()
+        tenancy.add_project(project)
+        tenancy.add_user(user, None)
+        s.flush()
+        jobs = JobRepo(s)
+        for i in range(ATTEMPTS):
+            spec = JobSpec(name="j", project_id=project.id, command=("true",), gpus=1 + i % 4,
+                           cpus=2, memory_mb=4096)  # fmt: skip
+            start = T0 + timedelta(minutes=7 * i)
+            end = start + timedelta(seconds=600 + 97 * i)
+            job = Job(new_id("job"), org.id, project.id, user.id, spec, JobState.COMPLETED, None,
+                      0, start, end, start, end, 0, 1, "fake")  # fmt: skip
+            jobs.add_job(job, idempotency_key=None, request_hash=None)
+            s.flush()
+            alloc = Allocation("fake-001", tuple(range(spec.gpus)), 2, 4096)
+            attempt = Attempt(new_id("att"), job.id, 1, JobState.COMPLETED, (alloc,), start,
+                              start, end, 0)  # fmt: skip
+            jobs.add_attempt(attempt, "/tmp")
+            s.flush()
+            jobs.save_attempt(attempt)
+            out.append((job, attempt))
+    return out
+
+
+def _counts(ctx: Context) -> tuple[int, int]:
+    with ctx.db.transaction() as s:
+        records = s.scalar(select(func.count()).select_from(UsageRecordRow)) or 0
+        entries = s.scalar(select(func.count()).select_from(JournalEntryRow)) or 0
+    return records, entries
+
+
+def test_kill_9_during_metering_loses_and_duplicates_nothing(db_url: str, tmp_path: Path) -> None:
+    settings = _settings(tmp_path, db_url)
+    ctx = build_context(settings)
+    seeded = _seed(ctx)
+    book = load_book(ctx)
+    models = gpu_models(ctx, [])  # what the metering process sees, from the same settings
+    expected = {c.source_id: c for j, a in seeded for c in charges_of(j, a, book, NOW, models)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", METER, str(settings.data_dir), db_url, NOW.isoformat()],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    deadline = time.monotonic() + 120
+    while _counts(ctx)[0] == 0 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    partial, _ = _counts(ctx)
+    assert 0 < partial < len(expected), "the kill should land in the middle of metering"
+    result = meter_due(ctx, NOW)
+    assert result.records == len(expected) - partial
+    with ctx.db.transaction() as s:
+        stored = dict(s.execute(select(UsageRecordRow.source_id, UsageRecordRow.amount)).all())
+    assert stored.keys() == expected.keys()
+    wrong = [
+        (k, stored[k], c.amount.amount) for k, c in expected.items() if stored[k] != c.amount.amount
+    ]
+    assert not wrong, wrong[:3]
+    assert _counts(ctx)[1] == sum(1 for c in expected.values() if not c.amount.is_zero)
+    assert meter_due(ctx, NOW).records == 0
+    ctx.db.dispose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from petaport.api.deps import CtxDep, PrincipalDep
 from petaport.api.problems import declare
@@ -13,6 +13,7 @@ from petaport.billing.budgets import BudgetPeriod, BudgetUnit
 from petaport.billing.ledger import BillingMode
 from petaport.billing.plans import Plan
 from petaport.domain.money import Money
+from petaport.schemas import Text
 from petaport.schemas.money import (
     AccountPublic,
     BudgetAlertPublic,
@@ -32,7 +33,9 @@ from petaport.services import accounts
 from petaport.services.pricing import load_book
 
 router = APIRouter(tags=["money"])
-OrgRef = Annotated[str, Query(min_length=1, max_length=64, description="Org id or slug.")]
+OrgRef = Annotated[Text, Query(min_length=1, max_length=64, description="Org id or slug.")]
+OrgPath = Annotated[Text, Path(min_length=1, max_length=64, description="Org id or slug.")]
+BudgetId = Annotated[Text, Path(min_length=1, max_length=40)]
 Month = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM (HK).")]
 
 
@@ -92,7 +95,7 @@ def budget_alerts(
 
 
 @router.get("/budgets/{budget_id}", responses=declare(401, 404))
-def get_budget(ctx: CtxDep, p: PrincipalDep, budget_id: str) -> BudgetPublic:
+def get_budget(ctx: CtxDep, p: PrincipalDep, budget_id: BudgetId) -> BudgetPublic:
     return _budget(accounts.get_budget(ctx, p, budget_id))
 
 
@@ -100,7 +103,7 @@ def get_budget(ctx: CtxDep, p: PrincipalDep, budget_id: str) -> BudgetPublic:
     "/budgets/{budget_id}", status_code=status.HTTP_204_NO_CONTENT,
     responses=declare(401, 403, 404),
 )  # fmt: skip
-def delete_budget(ctx: CtxDep, p: PrincipalDep, budget_id: str) -> Response:
+def delete_budget(ctx: CtxDep, p: PrincipalDep, budget_id: BudgetId) -> Response:
     accounts.delete_budget(ctx, p, budget_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -116,13 +119,13 @@ def _account(v: accounts.AccountView) -> AccountPublic:
 
 
 @router.get("/orgs/{org}/account", responses=declare(401, 404))
-def get_account(ctx: CtxDep, p: PrincipalDep, org: str) -> AccountPublic:
+def get_account(ctx: CtxDep, p: PrincipalDep, org: OrgPath) -> AccountPublic:
     """An org's plan, how it pays, its balance and this month's spend."""
     return _account(accounts.account(ctx, p, org))
 
 
 @router.put("/orgs/{org}/plan", responses=declare(401, 403, 404, 422))
-def set_plan(ctx: CtxDep, p: PrincipalDep, org: str, body: PlanSet) -> AccountPublic:
+def set_plan(ctx: CtxDep, p: PrincipalDep, org: OrgPath, body: PlanSet) -> AccountPublic:
     """Put an org on pay-as-you-go, a trial (free credit for N days) or a proof-of-concept
     plan (monthly fee, GPU-hour allowance). Its users, jobs and history stay (centre admins)."""
     fields = accounts.PlanFields(
@@ -137,7 +140,7 @@ def set_plan(ctx: CtxDep, p: PrincipalDep, org: str, body: PlanSet) -> AccountPu
     "/orgs/{org}/top-ups", status_code=status.HTTP_201_CREATED,
     responses=declare(401, 403, 404, 409, 422),
 )  # fmt: skip
-def top_up(ctx: CtxDep, p: PrincipalDep, org: str, body: TopUpCreate) -> AccountPublic:
+def top_up(ctx: CtxDep, p: PrincipalDep, org: OrgPath, body: TopUpCreate) -> AccountPublic:
     """Record money received into a prepaid org's balance (centre admins)."""
     return _account(accounts.top_up(ctx, p, org, Money(body.amount), body.reference))
 
@@ -147,7 +150,7 @@ def usage(
     ctx: CtxDep,
     p: PrincipalDep,
     org: OrgRef | None = None,
-    project: Annotated[str | None, Query(min_length=1, max_length=130)] = None,
+    project: Annotated[Text | None, Query(min_length=1, max_length=130)] = None,
     month: Month | None = None,
 ) -> list[UsageLinePublic]:
     """Charged usage per Hong Kong month, project, resource, GPU model and tier."""

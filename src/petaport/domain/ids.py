@@ -10,7 +10,23 @@ import os
 import time
 
 PREFIXES = frozenset(
-    {"org", "prj", "usr", "mem", "tok", "pool", "node", "job", "att", "evt", "ses", "quo"}
+    {
+        "org",
+        "prj",
+        "usr",
+        "mem",
+        "tok",
+        "pool",
+        "node",
+        "job",
+        "att",
+        "evt",
+        "ses",
+        "quo",
+        "bud",
+        "alr",
+        "inv",
+    }
 )
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 

@@ -14,7 +14,8 @@ from petaport.domain.money import Money
 from petaport.storage.db import Database
 from petaport.storage.repos.billing import OrgBillingRepo, UsageRepo
 from petaport.storage.repos.ledger import LedgerRepo
-from tests.unit.billing.builders import book
+from tests.conftest import LiveServer
+from tests.unit.billing.builders import book, usage
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)  # after every month the tests bill
 
@@ -45,3 +46,19 @@ def make_poc(db: Database, org_id: str, month: str, fee: str = "1800.00",
                                    f"poc/{org_id}/{month}")  # fmt: skip
             LedgerRepo(s).post([entry], start)
     return billing
+
+
+def bill_live_org(server: LiveServer, slug: str, start: datetime, seconds: int = 7200) -> str:
+    """Usage of 8 H800 GPUs for ``seconds`` from ``start`` in the first project of the org
+    ``slug`` of a running demo server (written to its SQLite database); returns the org id."""
+    with server.client("admin") as api:
+        orgs = api.get("/v1/orgs", params={"limit": 200}).json()["items"]
+        org = next(o for o in orgs if o["slug"] == slug)
+        project = api.get("/v1/projects", params={"org_id": org["id"]}).json()["items"][0]
+    db = Database(f"sqlite:///{server.data_dir / 'petaport.db'}")
+    try:
+        post_usage(db, usage(start, seconds, attempt=f"att_{slug}_{start:%Y%m%d%H}",
+                             org=org["id"], project=project["id"]))  # fmt: skip
+    finally:
+        db.dispose()
+    return str(org["id"])

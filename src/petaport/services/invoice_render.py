@@ -155,3 +155,22 @@ def invoice_csv(view: InvoiceView) -> str:
 
 def file_name(view: InvoiceView, suffix: str) -> str:
     return f"{view.invoice.number or f'DRAFT-{view.invoice.month}-{view.org.slug}'}.{suffix}"
+
+
+@dataclass(frozen=True)
+class Document:
+    """An invoice file to send: its bytes, media type and ``Content-Disposition``."""
+
+    body: bytes
+    media_type: str
+    disposition: str
+
+
+def document(view: InvoiceView, kind: str) -> Document:
+    """The invoice as ``pdf`` or ``csv``, ready to download."""
+    attachment = f'attachment; filename="{file_name(view, kind)}"'
+    if kind == "pdf":
+        return Document(invoice_pdf(view), "application/pdf", attachment)
+    if kind == "csv":
+        return Document(invoice_csv(view).encode(), "text/csv; charset=utf-8", attachment)
+    raise ValueError(f"no invoice document of kind {kind!r}")

@@ -55,10 +55,10 @@ def _public(v: InvoiceView) -> InvoicePublic:
     )  # fmt: skip
 
 
-def _download(v: InvoiceView, body: bytes | str, media_type: str, suffix: str) -> Response:
-    name = invoice_render.file_name(v, suffix)
-    return Response(body, media_type=media_type,
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
+def _download(ctx: CtxDep, p: PrincipalDep, invoice_id: str, kind: str) -> Response:
+    doc = invoice_render.document(invoices.get_invoice(ctx, p, invoice_id), kind)
+    return Response(doc.body, media_type=doc.media_type,
+                    headers={"Content-Disposition": doc.disposition})  # fmt: skip
 
 
 @router.get("/invoices", responses=declare(401, 422))
@@ -93,15 +93,13 @@ def get_invoice(ctx: CtxDep, p: PrincipalDep, invoice_id: str) -> InvoicePublic:
 @router.get("/invoices/{invoice_id}/pdf", response_class=Response,
             responses=_file("application/pdf", "The invoice as a bilingual PDF."))  # fmt: skip
 def invoice_pdf(ctx: CtxDep, p: PrincipalDep, invoice_id: str) -> Response:
-    view = invoices.get_invoice(ctx, p, invoice_id)
-    return _download(view, invoice_render.invoice_pdf(view), "application/pdf", "pdf")
+    return _download(ctx, p, invoice_id, "pdf")
 
 
 @router.get("/invoices/{invoice_id}/csv", response_class=Response,
             responses=_file("text/csv", "The invoice's lines and totals as CSV."))  # fmt: skip
 def invoice_csv(ctx: CtxDep, p: PrincipalDep, invoice_id: str) -> Response:
-    view = invoices.get_invoice(ctx, p, invoice_id)
-    return _download(view, invoice_render.invoice_csv(view), "text/csv; charset=utf-8", "csv")
+    return _download(ctx, p, invoice_id, "csv")
 
 
 @router.get("/orgs/{org_id}/invoices/draft", responses=declare(401, 403, 404, 422))

@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# Debian packages the tests need: Chromium (Playwright drives Debian's binary) and a CJK font.
+# Debian packages the tests need: Chromium (Playwright drives Debian's binary) and a CJK font;
+# WeasyPrint (invoice PDFs) needs Pango, and HarfBuzz's subsetter to embed fonts fast.
 set -euo pipefail
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
-fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need+=(fonts-noto-cjk)
+fc-list 2>/dev/null | grep -i "Noto Sans CJK" >/dev/null || need+=(fonts-noto-cjk)  # no -q: SIGPIPE + pipefail
+for pkg_so in libpango-1.0-0:libpango-1.0.so.0 libpangoft2-1.0-0:libpangoft2-1.0.so.0 \
+              libharfbuzz-subset0:libharfbuzz-subset.so.0; do
+  ldconfig -p | grep -F "${pkg_so#*:}" >/dev/null || need+=("${pkg_so%%:*}")
+done
 [ ${#need[@]} -eq 0 ] && exit 0
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 echo "Installing Debian packages: ${need[*]}"

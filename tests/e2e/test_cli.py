@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import httpx
 import pytest
 
 from tests.conftest import LiveServer, make_live_server
+from tests.integration.money import bill_live_org
 
 pytestmark = pytest.mark.slow
 PROJECT = "harbour-u/llm-pretrain"
@@ -274,3 +276,34 @@ def test_money_commands(make_cli: Callable[[str], Cli]) -> None:
     assert_clean_error(bad)
     acct = admin.json("plan", "harbour-u", "--plan", "poc", "--fee", "1800", "--gpu-hours", "100")
     assert (acct["plan"], acct["plan_fee"]) == ("poc", "1800.00")
+
+
+def test_invoices_issue_list_show_and_download(make_cli: Callable[[str], Cli], server: LiveServer,
+                                               tmp_path: Path) -> None:  # fmt: skip
+    bill_live_org(server, "harbour-u", datetime(2026, 1, 20, 2, tzinfo=UTC))
+    admin = make_cli("admin")
+    early = admin("invoices", "issue", "--month", "2099-01")
+    assert early.returncode == 1 and "has not ended" in early.stderr
+    issued = admin.json("invoices", "issue", "--month", "2026-01", "--org", "harbour-u")
+    number = issued["issued"][0]["number"]
+    assert number.startswith("INV-202601-") and issued["issued"][0]["total"] == "408.00"
+    again = admin("invoices", "issue", "--month", "2026-01", "--org", "harbour-u")
+    assert again.returncode == 1 and "(invoice_issued)" in again.stderr
+    assert_clean_error(again)
+    org_admin = make_cli("harbour-u-admin")
+    listed = org_admin.ok("invoices", "list", "--month", "2026-01")
+    assert number in listed and "HKD 408.00" in listed and "Harbour University" in listed
+    invoice_id = issued["issued"][0]["id"]
+    shown = org_admin.ok("invoices", "show", invoice_id)
+    assert "gpu_hour H800 on-demand" in shown and "16.00" in shown  # 8 GPUs x 2 h
+    pdf = tmp_path / "inv.pdf"
+    org_admin.ok("invoices", "download", invoice_id, "-o", str(pdf))
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    csv_out = tmp_path / "inv.csv"
+    org_admin.ok("invoices", "download", invoice_id, "--csv", "-o", str(csv_out))
+    assert csv_out.read_text().splitlines()[-1].endswith(",Total,,,,,408.00,0.00,408.00")
+    assert make_cli("harbour-u-alice").json("invoices", "list") == []
+    other = make_cli("kowloon-rd-admin")("invoices", "download", invoice_id)
+    assert other.returncode == 3 and "not found" in other.stderr
+    revenue = admin.ok("revenue", "--month", "2026-01")
+    assert "university" in revenue and "HKD 408.00" in revenue

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from pypdf import PdfReader
 
 from tests.conftest import LiveServer, make_live_server
+from tests.integration.money import bill_live_org
 
 pytestmark = pytest.mark.browser
 
@@ -377,3 +380,44 @@ def test_a_member_cannot_set_or_delete_quotas(server: LiveServer) -> None:
     with server.client("harbour-u-alice") as api:
         mine = api.get("/v1/quotas").json()
     assert [q["nominal_gpus"] for q in mine if q["id"] == quota_id] == ["1.000"]  # unchanged
+
+
+def test_an_org_admin_downloads_an_invoice_pdf(page: Page, server: LiveServer,
+                                               tmp_path: Path) -> None:  # fmt: skip
+    bill_live_org(server, "lantern-ai", datetime(2026, 2, 3, 4, tzinfo=UTC))
+    with server.client("admin") as api:
+        r = api.post("/v1/invoices/issue", json={"month": "2026-02", "org": "lantern-ai"})
+        assert r.status_code == 200, r.text
+        number = r.json()["issued"][0]["number"]
+    log_in(page, server, "lantern-ai-admin")
+    page.get_by_role("navigation").get_by_role("link", name="Invoices").click()
+    row = page.get_by_role("row", name=re.compile(number))
+    expect(row).to_contain_text("HKD 408.00")
+    with page.expect_download() as info:
+        row.get_by_role("link", name="PDF").click()
+    download = info.value
+    assert download.suggested_filename == f"{number}.pdf"
+    path = tmp_path / download.suggested_filename
+    download.save_as(path)
+    text = " ".join(p.extract_text() for p in PdfReader(path).pages)
+    for expected in (number, "Lantern Robotics Ltd", "408.00", "發票", "2026-02"):
+        assert expected in text, expected
+    row.get_by_role("link", name=number).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(number)
+    expect(page.locator("table.data")).to_contain_text("GPU-hours H800, on demand")
+
+
+def test_a_centre_admin_reads_revenue_and_the_price_book(page: Page, server: LiveServer) -> None:
+    bill_live_org(server, "victoria-bank", datetime(2026, 3, 3, 4, tzinfo=UTC))
+    log_in(page, server, "admin")
+    page.get_by_role("link", name="Revenue").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Revenue")
+    expect(page.locator("figure.chart img")).to_have_attribute("src", re.compile("^data:image/svg"))
+    expect(page.get_by_role("row", name=re.compile("2026-03 Enterprise"))).to_contain_text(
+        "HKD 408.00")  # fmt: skip
+    page.get_by_role("link", name="Price book").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Price book")
+    page.context.clear_cookies()
+    log_in(page, server, "victoria-bank-alice")  # a member: no revenue
+    response = page.goto(server.url + "/portal/admin/revenue")
+    assert response is not None and response.status == 403

@@ -8,11 +8,14 @@ check makes the matrix fail when a new object endpoint is added without a row he
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from tests.integration.conftest import World
+from tests.integration.money import post_usage
+from tests.unit.billing.builders import usage
 
 # (method, path template, body) for every endpoint that names an object in its path.
 OBJECT_ENDPOINTS: list[tuple[str, str, dict[str, Any] | None]] = [
@@ -31,6 +34,10 @@ OBJECT_ENDPOINTS: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/v1/quotas/{quo_a}", None),
     ("PUT", "/v1/quotas/{quo_a}", {"nominal_gpus": 64}),
     ("DELETE", "/v1/quotas/{quo_a}", None),
+    ("GET", "/v1/invoices/{inv_a}", None),
+    ("GET", "/v1/invoices/{inv_a}/pdf", None),
+    ("GET", "/v1/invoices/{inv_a}/csv", None),
+    ("GET", "/v1/orgs/{org_a}/invoices/draft", None),
 ]
 # Centre-wide objects: every tenant may read them; only centre admins may change them.
 CENTRE_ENDPOINTS: list[tuple[str, str, dict[str, Any] | None]] = [
@@ -59,8 +66,13 @@ WRONG_ROLE = {
     ("DELETE", "/v1/node-pools/{pool}"): "a_org_admin",
     ("PUT", "/v1/quotas/{quo_a}"): "a_org_admin",
     ("DELETE", "/v1/quotas/{quo_a}"): "a_org_admin",
+    ("GET", "/v1/invoices/{inv_a}"): "a_member",
+    ("GET", "/v1/invoices/{inv_a}/pdf"): "a_viewer",
+    ("GET", "/v1/invoices/{inv_a}/csv"): "a_member",
+    ("GET", "/v1/orgs/{org_a}/invoices/draft"): "a_viewer",
 }
-ID_RE = re.compile(r"\b(?:org|prj|usr|mem|tok|pool|job|att|evt|ses|quo)_[0-9a-z]{26}\b")
+JAN = datetime(2026, 1, 5, tzinfo=UTC)
+ID_RE = re.compile(r"\b(?:org|prj|usr|mem|tok|pool|job|att|evt|ses|quo|inv)_[0-9a-z]{26}\b")
 
 
 def _prepare(world: World) -> dict[str, str]:
@@ -69,7 +81,12 @@ def _prepare(world: World) -> dict[str, str]:
     pools = world.call("root", "GET", "/v1/node-pools").json()
     quota = world.call("root", "POST", "/v1/quotas", json={"org": "org-a", "nominal_gpus": 4})
     assert quota.status_code == 201, quota.text
-    return {**world.ids, "job_a": job["id"], "pool": pools[0]["id"], "quo_a": quota.json()["id"]}
+    post_usage(world.ctx.db, usage(JAN, 600, org=world.ids["org_a"], project=world.ids["prj_a"]))
+    issued = world.call("root", "POST", "/v1/invoices/issue",
+                        json={"month": "2026-01", "org": "org-a"})  # fmt: skip
+    assert issued.status_code == 200, issued.text
+    return {**world.ids, "job_a": job["id"], "pool": pools[0]["id"], "quo_a": quota.json()["id"],
+            "inv_a": issued.json()["issued"][0]["id"]}  # fmt: skip
 
 
 def _check(

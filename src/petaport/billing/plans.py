@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from petaport.billing.ledger import (
@@ -94,7 +94,7 @@ def plan_credit_entry(b: OrgBilling, month: str, usage: Money) -> JournalEntry |
     """The PoC credit for a month: the month's usage charges, covered by the plan fee."""
     if b.plan is not Plan.POC or usage.amount <= 0:
         return None
-    at = month_bounds(month)[1]
+    at = month_bounds(month)[1] - timedelta(seconds=1)  # the month's last second: in the month
     legs = (Posting(CREDIT_NOTES, usage), Posting(org_account(b.org_id, b.mode), -usage))
     entry = JournalEntry(f"je_plancredit/{b.org_id}/{month}", EntryKind.CREDIT_NOTE, at,
                          b.org_id, legs, "usage covered by the proof-of-concept plan")  # fmt: skip

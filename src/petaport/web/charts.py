@@ -1,0 +1,56 @@
+"""Charts for portal pages: matplotlib figures as SVG ``data:`` URIs.
+
+An SVG image (``<img src="data:image/svg+xml;base64,…">``) needs no extra request and is
+allowed by the portal's Content-Security-Policy (``img-src 'self' data:``), which would block
+the inline styles of an ``<svg>`` element pasted into the page. Figures are built with the
+object API (no pyplot state), so rendering is safe in concurrent requests; the SVG has no
+timestamp, so the same figures give the same bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Sequence
+
+from matplotlib.figure import Figure
+
+from petaport.domain.tenancy import OrgCategory
+from petaport.services.revenue import RevenueRow
+from petaport.web.i18n import Gettext
+from petaport.web.labels import CATEGORIES
+
+COLOURS = {
+    OrgCategory.UNIVERSITY: "#1f5f99",
+    OrgCategory.RESEARCH_INSTITUTE: "#3a9a6a",
+    OrgCategory.STARTUP: "#e0a030",
+    OrgCategory.ENTERPRISE: "#8a4fb0",
+    OrgCategory.PUBLIC_BODY: "#c2514b",
+}
+
+
+def revenue_svg(rows: Sequence[RevenueRow], gettext: Gettext) -> str:
+    """Net income per month (oldest left), stacked by org category, as a data URI."""
+    months = sorted({r.month for r in rows})
+    fig = Figure(figsize=(8, 3.6))
+    ax = fig.add_subplot()
+    bottom = [0.0] * len(months)
+    for category in OrgCategory:
+        heights = [float(sum((r.net for r in rows if r.month == m and r.category is category),
+                             start=0)) for m in months]  # fmt: skip
+        if any(heights):
+            ax.bar(months, heights, bottom=bottom, color=COLOURS[category],
+                   label=gettext(CATEGORIES[category]))  # fmt: skip
+            bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
+    ax.set_ylabel("HKD")
+    ax.yaxis.set_major_formatter("{x:,.0f}")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(
+        loc="upper left",
+        frameon=False,
+        prop={"family": ["Noto Sans CJK TC", "DejaVu Sans"], "size": "small"},
+    )
+    fig.tight_layout()
+    out = io.BytesIO()
+    fig.savefig(out, format="svg", metadata={"Date": None})
+    return "data:image/svg+xml;base64," + base64.b64encode(out.getvalue()).decode("ascii")

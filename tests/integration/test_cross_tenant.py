@@ -38,6 +38,11 @@ OBJECT_ENDPOINTS: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/v1/invoices/{inv_a}/pdf", None),
     ("GET", "/v1/invoices/{inv_a}/csv", None),
     ("GET", "/v1/orgs/{org_a}/invoices/draft", None),
+    ("GET", "/v1/budgets/{bud_a}", None),
+    ("DELETE", "/v1/budgets/{bud_a}", None),
+    ("GET", "/v1/orgs/{org_a}/account", None),
+    ("PUT", "/v1/orgs/{org_a}/plan", {"plan": "payg"}),
+    ("POST", "/v1/orgs/{org_a}/top-ups", {"amount": "1.00", "reference": "x"}),
 ]
 # Centre-wide objects: every tenant may read them; only centre admins may change them.
 CENTRE_ENDPOINTS: list[tuple[str, str, dict[str, Any] | None]] = [
@@ -70,9 +75,12 @@ WRONG_ROLE = {
     ("GET", "/v1/invoices/{inv_a}/pdf"): "a_viewer",
     ("GET", "/v1/invoices/{inv_a}/csv"): "a_member",
     ("GET", "/v1/orgs/{org_a}/invoices/draft"): "a_viewer",
+    ("DELETE", "/v1/budgets/{bud_a}"): "a_member",
+    ("PUT", "/v1/orgs/{org_a}/plan"): "a_org_admin",
+    ("POST", "/v1/orgs/{org_a}/top-ups"): "a_org_admin",
 }
 JAN = datetime(2026, 1, 5, tzinfo=UTC)
-ID_RE = re.compile(r"\b(?:org|prj|usr|mem|tok|pool|job|att|evt|ses|quo|inv)_[0-9a-z]{26}\b")
+ID_RE = re.compile(r"\b(?:org|prj|usr|mem|tok|pool|job|att|evt|ses|quo|inv|bud|alr)_[0-9a-z]{26}\b")
 
 
 def _prepare(world: World) -> dict[str, str]:
@@ -85,8 +93,11 @@ def _prepare(world: World) -> dict[str, str]:
     issued = world.call("root", "POST", "/v1/invoices/issue",
                         json={"month": "2026-01", "org": "org-a"})  # fmt: skip
     assert issued.status_code == 200, issued.text
+    budget = world.call("root", "PUT", "/v1/budgets",
+                        json={"org": "org-a", "project": "proj-a", "limit": "100"})  # fmt: skip
+    assert budget.status_code == 200, budget.text
     return {**world.ids, "job_a": job["id"], "pool": pools[0]["id"], "quo_a": quota.json()["id"],
-            "inv_a": issued.json()["issued"][0]["id"]}  # fmt: skip
+            "inv_a": issued.json()["issued"][0]["id"], "bud_a": budget.json()["id"]}  # fmt: skip
 
 
 def _check(

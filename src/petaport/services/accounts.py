@@ -190,10 +190,10 @@ class AccountView:
 
 def set_plan(ctx: Context, p: Principal, org_ref: str, f: PlanFields) -> AccountView:
     """Put an org on a plan. Its users, jobs, usage and ledger history stay as they are."""
-    require_centre_admin(p)
     now = ctx.clock()
     with ctx.db.transaction() as s:
-        org = _org(TenancyRepo(s), p, org_ref)
+        org = _org(TenancyRepo(s), p, org_ref)  # another tenant's org: not found
+        require_centre_admin(p)
         billing = _billing_for(org.id, f, now)
         OrgBillingRepo(s).save(billing, now)
         if f.plan is Plan.TRIAL and f.trial_credit is not None:
@@ -240,12 +240,12 @@ def _set_allowance(s: Session, org_id: str, gpu_hours: Decimal, now: datetime) -
 
 def top_up(ctx: Context, p: Principal, org_ref: str, amount: Money, reference: str) -> AccountView:
     """Money received into a prepaid org's balance (``reference``: the payment's, unique)."""
-    require_centre_admin(p)
     if amount.amount <= 0:
         raise ValidationFailed("a top-up is more than zero")
     now = ctx.clock()
     with ctx.db.transaction() as s:
-        org = _org(TenancyRepo(s), p, org_ref)
+        org = _org(TenancyRepo(s), p, org_ref)  # another tenant's org: not found
+        require_centre_admin(p)
         billing = OrgBillingRepo(s).find(org.id) or default_billing(org.id, now)
         if billing.mode is not BillingMode.PREPAID:
             raise ValidationFailed(f"{org.slug} is post-paid: record a payment, not a top-up")

@@ -31,13 +31,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from petaport.backends.slurm import states, submission
+from petaport.backends.slurm import accounting, associations, states, submission
 from petaport.backends.slurm.nodes import SlurmNode, choose_partition, parse_sinfo_json
 from petaport.backends.slurm.runner import SlurmCommandFailed, SlurmRunner
 from petaport.backends.slurm.states import SlurmJob
 from petaport.domain.errors import RetryLater
 from petaport.domain.jobs import JobState
+from petaport.domain.usage import MeasuredUsage
 from petaport.services.ports import AttemptLaunch, AttemptRef, AttemptReport, NodeInfo
+from petaport.services.slurm_ports import Tenancy
 from petaport.settings import Settings
 
 DEFAULT_INHERITED_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "HOME", "USER", "LOGNAME")
@@ -225,6 +227,21 @@ class SlurmBackend:
 
     def close(self) -> None:
         """Nothing held: Slurm keeps running the jobs."""
+
+    # -- capabilities (services/slurm_ports.py) ----------------------------------------------
+
+    def usage_since(self, since: datetime) -> list[MeasuredUsage]:
+        """Ended Petaport jobs in Slurm's accounting that were running at or after ``since``."""
+        return accounting.parse_usage(self.runner.run("sacct", *accounting.usage_argv(since)))
+
+    def sync_associations(self, desired: Tenancy, *, dry_run: bool) -> list[tuple[str, ...]]:
+        """Plan against what ``sacctmgr show`` says now, then run the plan (unless dry)."""
+        reads = (associations.READ_ASSOCIATIONS, associations.READ_QOS, associations.READ_USERS)
+        current = associations.parse_current(*(self.runner.run("sacctmgr", *r) for r in reads))
+        commands = associations.plan(desired, current, self._qos)
+        for argv in [] if dry_run else commands:
+            self.runner.run("sacctmgr", *argv)
+        return [("sacctmgr", *argv) for argv in commands]
 
     # -- helpers ---------------------------------------------------------------------------
 

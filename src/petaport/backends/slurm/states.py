@@ -11,7 +11,7 @@ Invariants:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -183,22 +183,27 @@ def parse_sacct(text: str) -> dict[str, SlurmJob]:
     jobs: dict[str, SlurmJob] = {}
     for line in text.splitlines():
         fields = line.split("|")
-        if len(fields) < len(SACCT_FIELDS):
-            continue
-        job_id, name, state, exit_code, start, end, nodes, reason = fields[: len(SACCT_FIELDS)]
-        code_text, _, signal_text = exit_code.partition(":")
-        code: int | None = None
-        if code_text.isdigit():
-            signal = int(signal_text) if signal_text.isdigit() else 0
-            code = 128 + signal if signal else int(code_text)
-        jobs[job_id] = SlurmJob(  # with --duplicates the last record (the newest) wins
-            job_id=job_id,
-            name=name,
-            slurm_state=_state_word(state),
-            reason=reason,
-            start=_epoch(start),
-            end=_epoch(end),
-            exit_code=code,
-            nodes=nodes,
-        )
+        if len(fields) >= len(SACCT_FIELDS):
+            job = parse_sacct_line(fields)
+            jobs[job.job_id] = job  # with --duplicates the last record (the newest) wins
     return jobs
+
+
+def parse_sacct_line(fields: Sequence[str]) -> SlurmJob:
+    """One ``sacct -P`` line split at ``|``, whose first fields are ``SACCT_FIELDS``."""
+    job_id, name, state, exit_code, start, end, nodes, reason = fields[: len(SACCT_FIELDS)]
+    code_text, _, signal_text = exit_code.partition(":")
+    code: int | None = None
+    if code_text.isdigit():
+        signal = int(signal_text) if signal_text.isdigit() else 0
+        code = 128 + signal if signal else int(code_text)
+    return SlurmJob(
+        job_id=job_id,
+        name=name,
+        slurm_state=_state_word(state),
+        reason=reason,
+        start=_epoch(start),
+        end=_epoch(end),
+        exit_code=code,
+        nodes=nodes,
+    )

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from petaport.cli import auth, inventory, jobs, quotas, submit, tenancy
+from petaport.cli import auth, inventory, jobs, quotas, slurm, submit, tenancy
 from petaport.cli.session import EXIT_CODES_HELP, CliCommand, CliGroup
 
 app = typer.Typer(
@@ -64,3 +64,4 @@ app.add_typer(auth.tokens_app, name="tokens")
 app.add_typer(inventory.pools_app, name="pools")
 app.add_typer(quotas.quotas_app, name="quotas")
 app.command(cls=CliCommand)(quotas.fairshare)
+app.add_typer(slurm.slurm_app, name="slurm")

@@ -13,11 +13,12 @@ from petaport.client.config import load_config
 from petaport.client.inventory import InventoryApi
 from petaport.client.jobs import JobsApi
 from petaport.client.quotas import QuotasApi
+from petaport.client.slurm import SlurmApi
 from petaport.client.tenancy import TenancyApi
 from petaport.client.transport import DEFAULT_TIMEOUT_S
 
 
-class PetaportClient(AuthApi, TenancyApi, InventoryApi, JobsApi, QuotasApi):
+class PetaportClient(AuthApi, TenancyApi, InventoryApi, JobsApi, QuotasApi, SlurmApi):
     """A synchronous client: ``PetaportClient(base_url, token=None, timeout=30.0)``.
 
     Use it as a context manager (or call ``close()``) to release the connection pool.

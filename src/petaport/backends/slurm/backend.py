@@ -35,7 +35,7 @@ from petaport.backends.slurm import accounting, associations, states, submission
 from petaport.backends.slurm.nodes import SlurmNode, choose_partition, parse_sinfo_json
 from petaport.backends.slurm.runner import SlurmCommandFailed, SlurmRunner
 from petaport.backends.slurm.states import SlurmJob
-from petaport.domain.errors import RetryLater
+from petaport.domain.errors import Conflict, RetryLater
 from petaport.domain.jobs import JobState
 from petaport.domain.usage import MeasuredUsage
 from petaport.services.ports import AttemptLaunch, AttemptRef, AttemptReport, NodeInfo
@@ -240,7 +240,11 @@ class SlurmBackend:
         current = associations.parse_current(*(self.runner.run("sacctmgr", *r) for r in reads))
         commands = associations.plan(desired, current, self._qos)
         for argv in [] if dry_run else commands:
-            self.runner.run("sacctmgr", *argv)
+            try:
+                self.runner.run("sacctmgr", *argv)
+            except SlurmCommandFailed as exc:
+                why = f"sacctmgr refused {' '.join(argv)}: {exc.message}"
+                raise Conflict(why, code="slurm_sync_failed") from exc
         return [("sacctmgr", *argv) for argv in commands]
 
     # -- helpers ---------------------------------------------------------------------------

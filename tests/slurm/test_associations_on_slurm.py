@@ -4,6 +4,9 @@ a user who calls ``sbatch`` directly."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -19,6 +22,7 @@ from petaport.services.context import Context
 from petaport.services.slurm_ports import AssociationSync, GpuBudget, Tenancy
 from petaport.services.slurm_sync import sync
 from petaport.settings import Settings, SlurmSettings
+from tests.slurm.test_jobs_on_slurm import slurm_server
 from tests.slurm_cluster import SlurmCluster
 
 pytestmark = pytest.mark.slow
@@ -141,3 +145,23 @@ def test_the_sync_endpoint_is_for_centre_admins(
         assert dry.status_code == 200 and dry.json()["dry_run"] is True
         assert "sacctmgr -i add account harbour-u parent=petaport" in dry.json()["commands"]
     assert ("harbour-u", "") not in associations(slurm_cluster)  # dry: nothing changed
+
+
+def test_petaport_slurm_sync_dry_run_prints_the_commands(
+    tmp_path: Path, slurm_cluster: SlurmCluster
+) -> None:
+    server = slurm_server(tmp_path, slurm_cluster)
+    server.start()
+    try:
+        env = {**os.environ, "PETAPORT_URL": server.url, "PETAPORT_TOKEN": server.token("admin"),
+               "PETAPORT_CONFIG_DIR": str(tmp_path / "cli")}  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-m", "petaport", "slurm", "sync", "--dry-run"],
+            env=env, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+    finally:
+        server.stop()
+    assert done.returncode == 0, done.stderr
+    assert "sacctmgr -i add account harbour-u parent=petaport" in done.stdout
+    assert "sacctmgr commands would run" in done.stdout
+    assert ("harbour-u", "") not in associations(slurm_cluster)

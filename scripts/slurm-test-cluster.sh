@@ -24,6 +24,8 @@ DB_PASS=${PETAPORT_SLURM_DB_PASS:-}
 DB_NAME=${PETAPORT_SLURM_DB_NAME:-petaport_slurm_acct}
 HOST=$(hostname -s)
 NODES=(gpu1 gpu2 cpu1)
+# Unix users the association tests submit as (sbatch --uid): Slurm users are Unix users.
+TEST_USERS=(ppdirect)
 PKGS=(munge slurmctld slurmd slurm-client slurmdbd slurm-wlm-mysql-plugin)
 export SLURM_CONF="$DIR/etc/slurm.conf"
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -186,8 +188,16 @@ nodes_ok() {  # every node known and responding (not DOWN*/UNKNOWN/NOT_RESPONDIN
   ! echo "$states" | grep -Eq 'unknown|not_responding|\*$|down\*'
 }
 
+ensure_test_users() {
+  local u
+  for u in "${TEST_USERS[@]}"; do
+    id -u "$u" >/dev/null 2>&1 || $SUDO useradd --system --no-create-home --shell /usr/sbin/nologin "$u"
+  done
+}
+
 start() {
   install_packages
+  ensure_test_users
   mkdir -p "$DIR"/{log,pids}
   local changed=0
   write_configs && changed=1

@@ -21,6 +21,7 @@ from petaport.services import inventory, pricing, seeding
 from petaport.services.context import Context
 from petaport.services.coordination import SchedulerLease, hold_lease_when_free
 from petaport.services.scheduling import SchedulerLoop
+from petaport.services.slurm_accounting import AccountingLoop
 from petaport.settings import Settings
 from petaport.storage import migrate
 from petaport.storage.db import Database
@@ -45,26 +46,29 @@ def prepare(ctx: Context) -> list[seeding.SeededUser]:
     return []
 
 
-def _lead(ctx: Context, loop: SchedulerLoop) -> None:
+def _lead(ctx: Context, loop: SchedulerLoop, accounting: AccountingLoop) -> None:
     """This worker holds the scheduler lease: listen for wake-ups and run the loop."""
     ctx.runs_scheduler = True
     ctx.wake_channel.listen(ctx.wake.set)
     loop.start()
+    accounting.start()
 
 
 def create_app(settings: Settings, *, run_scheduler: bool = True) -> FastAPI:
     ctx = build_context(settings)
     loop = SchedulerLoop(ctx)
+    accounting = AccountingLoop(ctx)
     lease = SchedulerLease(settings.data_dir / "run" / "scheduler.lock")
     stopping = threading.Event()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if run_scheduler:
-            hold_lease_when_free(lease, lambda: _lead(ctx, loop), stopping)
+            hold_lease_when_free(lease, lambda: _lead(ctx, loop, accounting), stopping)
         yield
         stopping.set()
         loop.stop()
+        accounting.stop()
         lease.release()
         ctx.wake_channel.close()
         ctx.backend.close()

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from petaport.cli import auth, inventory, invoices, jobs, money, quotas, submit, tenancy
+from petaport.cli import auth, inventory, invoices, jobs, money, quotas, slurm, submit, tenancy
 from petaport.cli.session import EXIT_CODES_HELP, CliCommand, CliGroup
 
 app = typer.Typer(
@@ -72,3 +72,4 @@ app.command(cls=CliCommand)(money.topup)
 app.add_typer(money.budgets_app, name="budgets")
 app.add_typer(invoices.invoices_app, name="invoices")
 app.command(cls=CliCommand)(invoices.revenue)
+app.add_typer(slurm.slurm_app, name="slurm")

@@ -15,11 +15,13 @@ from petaport.client.invoices import InvoicesApi
 from petaport.client.jobs import JobsApi
 from petaport.client.money import MoneyApi
 from petaport.client.quotas import QuotasApi
+from petaport.client.slurm import SlurmApi
 from petaport.client.tenancy import TenancyApi
 from petaport.client.transport import DEFAULT_TIMEOUT_S
 
 
-class PetaportClient(AuthApi, TenancyApi, InventoryApi, JobsApi, QuotasApi, MoneyApi, InvoicesApi):
+class PetaportClient(AuthApi, TenancyApi, InventoryApi, JobsApi, QuotasApi, MoneyApi, InvoicesApi,
+                     SlurmApi):  # fmt: skip
     """A synchronous client: ``PetaportClient(base_url, token=None, timeout=30.0)``.
 
     Use it as a context manager (or call ``close()``) to release the connection pool.

@@ -386,3 +386,32 @@ class InvoiceLineRow(Base):
     amount: Mapped[Decimal] = mapped_column(Cents())
     subsidy: Mapped[Decimal] = mapped_column(Cents())
     org_share: Mapped[Decimal] = mapped_column(Cents())
+
+
+class SlurmUsageRow(Base):
+    """One attempt's record from Slurm's accounting (``sacct``), read once: the metering input.
+    ``attempt_id`` is unique, so a record read again (the watermark's overlap) is never kept
+    twice."""
+
+    __tablename__ = "slurm_usage"
+    attempt_id: Mapped[str] = mapped_column(ForeignKey("attempts.id"), primary_key=True)
+    slurm_job_id: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(32))
+    exit_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    ended_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    elapsed_s: Mapped[int] = mapped_column(Integer)
+    gpus: Mapped[int] = mapped_column(Integer)
+    cpus: Mapped[int] = mapped_column(Integer)
+    memory_mb: Mapped[int] = mapped_column(Integer)
+    nodes: Mapped[int] = mapped_column(Integer)
+    read_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class SlurmWatermarkRow(Base):
+    """Per backend: the latest end time of the accounting records read (re-read with overlap)."""
+
+    __tablename__ = "slurm_watermarks"
+    backend: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_end_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -31,12 +31,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from petaport.backends.slurm import commands
-from petaport.backends.slurm.commands import SlurmJob, SlurmNode
+from petaport.backends.slurm import accounting, associations, states, submission
+from petaport.backends.slurm.nodes import SlurmNode, choose_partition, parse_sinfo_json
 from petaport.backends.slurm.runner import SlurmCommandFailed, SlurmRunner
-from petaport.domain.errors import RetryLater
+from petaport.backends.slurm.states import SlurmJob
+from petaport.domain.errors import Conflict, RetryLater
 from petaport.domain.jobs import JobState
+from petaport.domain.usage import MeasuredUsage
 from petaport.services.ports import AttemptLaunch, AttemptRef, AttemptReport, NodeInfo
+from petaport.services.slurm_ports import Tenancy
 from petaport.settings import Settings
 
 DEFAULT_INHERITED_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "HOME", "USER", "LOGNAME")
@@ -68,7 +71,7 @@ class SlurmBackend:
         partition: str | None = None,
         account: str | None = None,
         qos: Mapping[str, str] | None = None,
-        gpu_binding: commands.GpuBinding = "petaport",
+        gpu_binding: submission.GpuBinding = "petaport",
         default_gpu_model: str | None = None,
         inherit_env: Sequence[str] = DEFAULT_INHERITED_ENV,
         environ: Mapping[str, str] | None = None,
@@ -111,15 +114,15 @@ class SlurmBackend:
         if found is not None:  # submitted before a crash: adopt it, never submit twice
             return self._report(launch.attempt_id, found, started_at)
         try:
-            submission = self._submission(launch)
+            sub = self._submission(launch)
         except ValueError as exc:
             return AttemptReport(
                 launch.attempt_id, JobState.FAILED, "", started_at=started_at,
                 ended_at=started_at, detail=str(exc),
             )  # fmt: skip
-        self._write_files(launch, submission)
+        self._write_files(launch, sub)
         try:
-            out = self.runner.run("sbatch", *submission.argv)
+            out = self.runner.run("sbatch", *sub.argv)
         except SlurmCommandFailed as exc:
             return AttemptReport(
                 launch.attempt_id, JobState.FAILED, "", started_at=started_at,
@@ -136,7 +139,7 @@ class SlurmBackend:
                 launch.attempt_id, JobState.RUNNING, DRY_RUN_REF, started_at=started_at,
                 detail="dry run: sbatch was printed, not run",
             )  # fmt: skip
-        job_id = commands.parse_job_id(out)
+        job_id = submission.parse_job_id(out)
         if _cancel_requested(launch.attempt_dir):  # cancelled while sbatch ran
             self._scancel(job_id)
         return AttemptReport(
@@ -179,7 +182,7 @@ class SlurmBackend:
             return self._lost(ref, "", "it never reached Slurm")
         if job_id in live:
             job = live[job_id]
-            if commands.is_stuck(job):
+            if states.is_stuck(job):
                 why = f"Slurm cannot run job {job_id} where Petaport placed it ({job.reason})"
                 return self._lost(ref, job_id, why)
             asked = job_id not in self._cancel_sent and _cancel_requested(ref.attempt_dir)
@@ -225,6 +228,25 @@ class SlurmBackend:
     def close(self) -> None:
         """Nothing held: Slurm keeps running the jobs."""
 
+    # -- capabilities (services/slurm_ports.py) ----------------------------------------------
+
+    def usage_since(self, since: datetime) -> list[MeasuredUsage]:
+        """Ended Petaport jobs in Slurm's accounting that were running at or after ``since``."""
+        return accounting.parse_usage(self.runner.run("sacct", *accounting.usage_argv(since)))
+
+    def sync_associations(self, desired: Tenancy, *, dry_run: bool) -> list[tuple[str, ...]]:
+        """Plan against what ``sacctmgr show`` says now, then run the plan (unless dry)."""
+        reads = (associations.READ_ASSOCIATIONS, associations.READ_QOS, associations.READ_USERS)
+        current = associations.parse_current(*(self.runner.run("sacctmgr", *r) for r in reads))
+        commands = associations.plan(desired, current, self._qos)
+        for argv in [] if dry_run else commands:
+            try:
+                self.runner.run("sacctmgr", *argv)
+            except SlurmCommandFailed as exc:
+                why = f"sacctmgr refused {' '.join(argv)}: {exc.message}"
+                raise Conflict(why, code="slurm_sync_failed") from exc
+        return [("sacctmgr", *argv) for argv in commands]
+
     # -- helpers ---------------------------------------------------------------------------
 
     def _scancel(self, job_id: str) -> None:
@@ -236,14 +258,14 @@ class SlurmBackend:
             raise RetryLater(f"scancel {job_id}: {exc.message}") from exc
         self._cancel_sent.add(job_id)
 
-    def _submission(self, launch: AttemptLaunch) -> commands.Submission:
+    def _submission(self, launch: AttemptLaunch) -> submission.Submission:
         nodes = [a.node for a in launch.allocations]
         if any(node not in self._nodes for node in nodes):
             self._refresh_nodes()
         unknown = [node for node in nodes if node not in self._nodes]
         if unknown:
             raise ValueError(f"Slurm has no node {', '.join(unknown)}")
-        partition = self._partition or commands.choose_partition(
+        partition = self._partition or choose_partition(
             nodes, {name: node.partitions for name, node in self._nodes.items()}
         )
         if nodes and partition is None:
@@ -251,7 +273,7 @@ class SlurmBackend:
         gpu_type = None
         if launch.spec.gpu_model and nodes:
             gpu_type = self._nodes[nodes[0]].gpu_type
-        return commands.build_submission(
+        return submission.build_submission(
             launch,
             base_env=self._base_env,
             partition=partition,
@@ -262,39 +284,39 @@ class SlurmBackend:
             srun=self.runner.binary("srun"),
         )
 
-    def _write_files(self, launch: AttemptLaunch, submission: commands.Submission) -> None:
+    def _write_files(self, launch: AttemptLaunch, sub: submission.Submission) -> None:
         attempt_dir = launch.attempt_dir.absolute()
         attempt_dir.mkdir(parents=True, exist_ok=True)
         if launch.spec.working_dir is None:
             (attempt_dir / "work").mkdir(exist_ok=True)
-        if submission.user_script is not None:
-            user_script = attempt_dir / commands.USER_SCRIPT_NAME
-            user_script.write_text(submission.user_script, encoding="utf-8")
+        if sub.user_script is not None:
+            user_script = attempt_dir / submission.USER_SCRIPT_NAME
+            user_script.write_text(sub.user_script, encoding="utf-8")
             user_script.chmod(0o700)
-        script = Path(submission.script_path)
-        script.write_text(submission.script, encoding="utf-8")
+        script = Path(sub.script_path)
+        script.write_text(sub.script, encoding="utf-8")
         script.chmod(0o700)
 
     def _maybe_submitting(self, attempt_dir: Path) -> bool:
         """An sbatch for this attempt may still be under way (the service that ran it may have
         died): its script was written less than a command timeout (plus a margin) ago."""
         try:
-            written = (attempt_dir / commands.SCRIPT_NAME).stat().st_mtime
+            written = (attempt_dir / submission.SCRIPT_NAME).stat().st_mtime
         except OSError:
             return False  # no script: sbatch never ran
         return time.time() - written < self.runner.timeout_s + SUBMIT_MARGIN_S
 
     def _refresh_nodes(self) -> list[SlurmNode]:
         data = self._json("sinfo", "--json")
-        nodes = commands.parse_sinfo_json(data)
+        nodes = parse_sinfo_json(data)
         self._nodes = {n.name: n for n in nodes}
         return nodes
 
     def _squeue(self) -> dict[str, SlurmJob]:
-        return commands.parse_squeue_json(self._json("squeue", "--json"))
+        return states.parse_squeue_json(self._json("squeue", "--json"))
 
     def _sacct(self, job_ids: Iterable[str]) -> dict[str, SlurmJob]:
-        return commands.parse_sacct(self.runner.run("sacct", *commands.sacct_argv(job_ids)))
+        return states.parse_sacct(self.runner.run("sacct", *states.sacct_argv(job_ids)))
 
     def _json(self, name: str, *args: str) -> dict[str, Any]:
         text = self.runner.run(name, *args)
@@ -313,18 +335,18 @@ class SlurmBackend:
 
         Only an attempt whose batch script exists can have been submitted (``launch`` writes it
         before ``sbatch``): without it nothing is asked of Slurm."""
-        if not (attempt_dir / commands.SCRIPT_NAME).exists():
+        if not (attempt_dir / submission.SCRIPT_NAME).exists():
             return None
-        name = commands.job_name(attempt_id)
+        name = states.job_name(attempt_id)
         jobs = self._squeue() if live is None else live
         matches = [job for job in jobs.values() if job.name == name]
         if not matches:
             out = self.runner.run(
                 "sacct", "-P", "-n", "-X", f"--name={name}",
                 f"--starttime=now-{self._lookup_days}days",
-                f"--format={','.join(commands.SACCT_FIELDS)}",
+                f"--format={','.join(states.SACCT_FIELDS)}",
             )  # fmt: skip
-            matches = [job for job in commands.parse_sacct(out).values() if job.name == name]
+            matches = [job for job in states.parse_sacct(out).values() if job.name == name]
         if not matches:
             return None
         return max(matches, key=lambda job: (job.is_live, int(job.job_id)))

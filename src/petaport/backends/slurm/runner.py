@@ -5,8 +5,8 @@ Invariants:
 - a command that cannot run, times out or reports that the controller or the database is
   unreachable raises ``RetryLater``; any other failure raises ``SlurmCommandFailed`` with
   Slurm's message;
-- in dry-run mode the commands that change something (``sbatch``, ``scancel``) are printed, not
-  run; the ones that only read still run.
+- in dry-run mode the commands that change something (``sbatch``, ``scancel``, ``sacctmgr``
+  other than ``show``/``list``) are printed, not run; the ones that only read still run.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import TextIO
 from petaport.domain.errors import RetryLater
 
 MUTATING = frozenset({"sbatch", "scancel", "scontrol", "sacctmgr"})
+READING = frozenset({"show", "list"})  # sacctmgr/scontrol verbs that change nothing
 _TRANSIENT = (
     "unable to contact slurm controller",
     "socket timed out",
@@ -70,7 +71,7 @@ class SlurmRunner:
     def run(self, name: str, *args: str, input_text: str | None = None) -> str:
         """Run ``name args...``; its stdout. Dry run: print a changing command, return ``""``."""
         argv = (self.binary(name), *args)
-        if self.dry_run and name in MUTATING:
+        if self.dry_run and name in MUTATING and not READING & set(args[:4]):
             self.printed.append(argv)
             print(f"[dry-run] {shlex.join(argv)}", file=self.out, flush=True)
             return ""

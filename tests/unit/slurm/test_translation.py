@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from petaport.backends.slurm import commands
+from petaport.backends.slurm import nodes, states, submission
 from petaport.domain.jobs import Allocation, JobSpec, JobState, PendingReason, QosTier
 from petaport.services.ports import AttemptLaunch
 
@@ -49,7 +49,7 @@ def launch(
 
 
 def test_sbatch_arguments_for_a_single_node_gpu_job() -> None:
-    sub = commands.build_submission(
+    sub = submission.build_submission(
         launch(gpu_model="H800", qos=QosTier.PREEMPTIBLE),
         base_env={"PATH": "/usr/bin"},
         partition="gpu",
@@ -84,7 +84,7 @@ def test_sbatch_arguments_for_a_single_node_gpu_job() -> None:
 
 
 def test_the_batch_script_sets_the_environment_and_execs_the_argument_list() -> None:
-    sub = commands.build_submission(
+    sub = submission.build_submission(
         launch(environment=(("CUDA_VISIBLE_DEVICES", "7"), ("FROM_SPEC", "a b"))),
         base_env={"PATH": "/usr/bin"},
         partition="gpu",
@@ -111,7 +111,7 @@ NASTY = ("printf", "%s|", "$(touch /tmp/pwned)", "a'b\"c", "x y", "`id`", "line\
 
 def test_no_argument_or_variable_is_ever_read_as_shell(tmp_path: Path) -> None:
     """The script really runs in bash: every argument and value arrives byte for byte."""
-    sub = commands.build_submission(
+    sub = submission.build_submission(
         launch(command=NASTY, environment=(("EVIL", "$(touch /tmp/pwned);`id`'\""),), gpus=0),
         base_env={"PATH": "/usr/bin:/bin"},
         partition="cpu",
@@ -125,7 +125,7 @@ def test_no_argument_or_variable_is_ever_read_as_shell(tmp_path: Path) -> None:
 
 
 def test_a_script_job_runs_the_script_file_and_a_gang_job_sruns_itself_per_node() -> None:
-    sub = commands.build_submission(
+    sub = submission.build_submission(
         launch(
             command=(),
             script="echo hi\n",
@@ -152,14 +152,14 @@ def test_a_script_job_runs_the_script_file_and_a_gang_job_sruns_itself_per_node(
 
 
 def test_slurm_gpu_binding_leaves_cuda_visible_devices_to_slurm() -> None:
-    sub = commands.build_submission(launch(), base_env={}, partition="gpu", gpu_binding="slurm")
+    sub = submission.build_submission(launch(), base_env={}, partition="gpu", gpu_binding="slurm")
 
     assert "CUDA_VISIBLE_DEVICES" not in sub.script
     assert "--gres=gpu:2" in sub.argv
 
 
 def test_a_gpu_fraction_asks_slurm_for_no_whole_gpu_but_sees_its_gpu() -> None:
-    sub = commands.build_submission(
+    sub = submission.build_submission(
         launch(gpus=0, gpu_milli=500, allocations=(Allocation("gpu1", (5,), 1, 1024),)),
         base_env={},
         partition="gpu",
@@ -170,7 +170,7 @@ def test_a_gpu_fraction_asks_slurm_for_no_whole_gpu_but_sees_its_gpu() -> None:
 
 
 def test_no_walltime_leaves_the_partition_default() -> None:
-    sub = commands.build_submission(launch(walltime_s=None), base_env={}, partition=None)
+    sub = submission.build_submission(launch(walltime_s=None), base_env={}, partition=None)
 
     assert not any(a.startswith(("--time", "--partition", "--account", "--qos")) for a in sub.argv)
 
@@ -179,17 +179,17 @@ def test_no_walltime_leaves_the_partition_default() -> None:
     ("walltime_s", "expected"), [(1, "1"), (60, "1"), (61, "2"), (3600, "60"), (None, None)]
 )
 def test_time_limits_are_whole_minutes_rounded_up(walltime_s: int | None, expected: str) -> None:
-    assert commands.time_limit(walltime_s) == expected
+    assert submission.time_limit(walltime_s) == expected
 
 
 @pytest.mark.parametrize(("out", "job_id"), [("42\n", "42"), ("42;petaport\n", "42")])
 def test_the_job_id_from_sbatch_parsable(out: str, job_id: str) -> None:
-    assert commands.parse_job_id(out) == job_id
+    assert submission.parse_job_id(out) == job_id
 
 
 def test_sbatch_output_without_a_job_id_is_an_error() -> None:
     with pytest.raises(ValueError, match="no job id"):
-        commands.parse_job_id("sbatch: error: something\n")
+        submission.parse_job_id("sbatch: error: something\n")
 
 
 def at(seconds: int) -> datetime:
@@ -197,7 +197,7 @@ def at(seconds: int) -> datetime:
 
 
 def test_squeue_json_states_reasons_times_and_exit_codes() -> None:
-    jobs = commands.parse_squeue_json(json.loads((SAMPLES / "squeue-22.05.json").read_text()))
+    jobs = states.parse_squeue_json(json.loads((SAMPLES / "squeue-22.05.json").read_text()))
 
     seen = {j.name: (j.state, j.reported_exit_code) for j in jobs.values()}
     assert seen == {
@@ -222,8 +222,8 @@ def test_squeue_json_states_reasons_times_and_exit_codes() -> None:
 
 
 def test_sacct_text_agrees_with_squeue_on_what_petaport_reports() -> None:
-    ended = commands.parse_sacct((SAMPLES / "sacct-22.05.txt").read_text())
-    live = commands.parse_squeue_json(json.loads((SAMPLES / "squeue-22.05.json").read_text()))
+    ended = states.parse_sacct((SAMPLES / "sacct-22.05.txt").read_text())
+    live = states.parse_squeue_json(json.loads((SAMPLES / "squeue-22.05.json").read_text()))
 
     for job_id in ("2", "3", "4", "5", "30", "31", "32"):
         a, b = ended[job_id], live[job_id]
@@ -243,11 +243,11 @@ def test_why_not_sacct_json_in_22_05_its_exit_code_of_a_failed_job_is_0() -> Non
 
 
 def test_sinfo_json_nodes_gpus_partitions_and_drained_nodes() -> None:
-    nodes = commands.parse_sinfo_json(json.loads((SAMPLES / "sinfo-22.05.json").read_text()))
+    found = nodes.parse_sinfo_json(json.loads((SAMPLES / "sinfo-22.05.json").read_text()))
 
-    by_name = {n.name: n for n in nodes}
-    assert by_name["gpu2"] == commands.SlurmNode("gpu2", 32, 256000, "H800", 8, ("gpu",), True)
-    assert by_name["cpu1"] == commands.SlurmNode("cpu1", 16, 64000, None, 0, ("cpu",), True)
+    by_name = {n.name: n for n in found}
+    assert by_name["gpu2"] == nodes.SlurmNode("gpu2", 32, 256000, "H800", 8, ("gpu",), True)
+    assert by_name["cpu1"] == nodes.SlurmNode("cpu1", 16, 64000, None, 0, ("cpu",), True)
     assert not by_name["gpu1"].usable  # DRAIN
 
 
@@ -262,16 +262,16 @@ def test_sinfo_json_nodes_gpus_partitions_and_drained_nodes() -> None:
     ],
 )
 def test_gres_strings(text: str, expected: tuple[str | None, int]) -> None:
-    assert commands.parse_gres(text) == expected
+    assert nodes.parse_gres(text) == expected
 
 
 def test_the_partition_is_one_holding_every_chosen_node() -> None:
     partitions = {"gpu1": ["debug", "gpu"], "gpu2": ["gpu"], "cpu1": ["cpu"]}
 
-    assert commands.choose_partition(["gpu1", "gpu2"], partitions) == "gpu"
-    assert commands.choose_partition(["gpu1"], partitions) == "debug"
-    assert commands.choose_partition(["gpu1", "cpu1"], partitions) is None
-    assert commands.choose_partition(["nope"], partitions) is None
+    assert nodes.choose_partition(["gpu1", "gpu2"], partitions) == "gpu"
+    assert nodes.choose_partition(["gpu1"], partitions) == "debug"
+    assert nodes.choose_partition(["gpu1", "cpu1"], partitions) is None
+    assert nodes.choose_partition(["nope"], partitions) is None
 
 
 @pytest.mark.parametrize(
@@ -288,9 +288,9 @@ def test_the_partition_is_one_holding_every_chosen_node() -> None:
     ],
 )
 def test_pending_reasons_in_petaport_words(reason: str, expected: PendingReason) -> None:
-    assert commands.pending_reason(reason) is expected
+    assert states.pending_reason(reason) is expected
 
 
 def test_job_names_carry_the_attempt_id() -> None:
-    assert commands.job_name("att_01HX") == "petaport-att_01HX"
-    assert shlex.quote(commands.job_name("att_1")) == "petaport-att_1"
+    assert states.job_name("att_01HX") == "petaport-att_01HX"
+    assert shlex.quote(states.job_name("att_1")) == "petaport-att_1"

@@ -24,6 +24,7 @@ from petaport.billing.rating import Charge
 from petaport.domain.jobs import Attempt, Job, QosTier
 from petaport.domain.money import Money
 from petaport.storage.repos.jobs import attempt_from_row, job_from_row
+from petaport.storage.repos.ledger import cents_sum
 from petaport.storage.tables import (
     AttemptRow,
     JobRow,
@@ -159,7 +160,7 @@ class UsageRepo:
             q = q.where(UsageRecordRow.start_at >= since)
         out = []
         for org, project, amount, gpus in self.s.execute(q):
-            out.append((org, project, _cents(amount), Decimal(int(gpus or 0)) / 1000))
+            out.append((org, project, cents_sum(amount), Decimal(int(gpus or 0)) / 1000))
         return out
 
     def charged_by_attempt(self, attempt_ids: Sequence[str]) -> dict[str, tuple[Decimal, Decimal]]:
@@ -176,14 +177,8 @@ class UsageRepo:
                 .group_by(UsageRecordRow.attempt_id)
             )
             for attempt, amount, gpu_ms in self.s.execute(q):
-                out[attempt] = (_cents(amount), Decimal(int(gpu_ms or 0)) / 1000)
+                out[attempt] = (cents_sum(amount), Decimal(int(gpu_ms or 0)) / 1000)
         return out
-
-
-def _cents(value: object) -> Decimal:
-    if isinstance(value, Decimal):
-        return value.quantize(Decimal("0.01"))
-    return Decimal(int(value or 0)).scaleb(-2)  # type: ignore[call-overload]
 
 
 class MeteringRepo:

@@ -102,7 +102,7 @@ class LedgerRepo:
             .where(PostingRow.account_kind == account.kind.value)
             .where(PostingRow.account_owner == _owner(account))
         )
-        return _decimal(self.s.scalar(q))
+        return cents_sum(self.s.scalar(q))
 
     def income(self, org_id: str, month: str) -> Decimal:
         """Net income from an org in a Hong Kong month (what its invoice must total)."""
@@ -112,7 +112,7 @@ class LedgerRepo:
             .where(JournalEntryRow.org_id == org_id, JournalEntryRow.month == month)
             .where(PostingRow.account_kind.in_(["revenue", "credit_notes"]))
         )
-        return -_decimal(self.s.scalar(q))
+        return -cents_sum(self.s.scalar(q))
 
     def credited(self, account: Account, kinds: Iterable[EntryKind]) -> Decimal:
         """Credits to ``account`` by entries of ``kinds`` (e.g. top-ups into a balance)."""
@@ -123,10 +123,10 @@ class LedgerRepo:
             .where(PostingRow.account_owner == _owner(account))
             .where(JournalEntryRow.kind.in_([k.value for k in kinds]))
         )
-        return -_decimal(self.s.scalar(q))
+        return -cents_sum(self.s.scalar(q))
 
 
-def _decimal(value: object) -> Decimal:
+def cents_sum(value: object) -> Decimal:
     """A SUM from either database as Decimal (SQLite sums integer cents)."""
     if isinstance(value, Decimal):
         return value.quantize(Decimal("0.01"))

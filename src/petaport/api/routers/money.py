@@ -94,14 +94,14 @@ def budget_alerts(
     ]  # fmt: skip
 
 
-@router.get("/budgets/{budget_id}", responses=declare(401, 404))
+@router.get("/budgets/{budget_id}", responses=declare(401, 404, 422))
 def get_budget(ctx: CtxDep, p: PrincipalDep, budget_id: BudgetId) -> BudgetPublic:
     return _budget(accounts.get_budget(ctx, p, budget_id))
 
 
 @router.delete(
     "/budgets/{budget_id}", status_code=status.HTTP_204_NO_CONTENT,
-    responses=declare(401, 403, 404),
+    responses=declare(401, 403, 404, 422),
 )  # fmt: skip
 def delete_budget(ctx: CtxDep, p: PrincipalDep, budget_id: BudgetId) -> Response:
     accounts.delete_budget(ctx, p, budget_id)
@@ -118,7 +118,7 @@ def _account(v: accounts.AccountView) -> AccountPublic:
     )  # fmt: skip
 
 
-@router.get("/orgs/{org}/account", responses=declare(401, 404))
+@router.get("/orgs/{org}/account", responses=declare(401, 404, 422))
 def get_account(ctx: CtxDep, p: PrincipalDep, org: OrgPath) -> AccountPublic:
     """An org's plan, how it pays, its balance and this month's spend."""
     return _account(accounts.account(ctx, p, org))

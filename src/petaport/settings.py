@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     # Finished attempts remembered per scheduler for duration prediction.
     prediction_history: int = Field(default=5_000, ge=0, le=1_000_000)
     seed_demo: bool = True
+    # The backend's own node pool is in Hong Kong (resident-only catalogue data may run on it).
+    pool_in_hong_kong: bool = True
+    # Where organisations' data lives: <catalogue_root>/<org-slug>/ (and _centre/ for the
+    # centre's own entries); None: <data_dir>/storage.
+    catalogue_root: Path | None = None
     timezone: str = "Asia/Hong_Kong"
     default_locale: Literal["en", "zh_Hant"] = "en"
     session_ttl_s: int = 12 * 3600
@@ -92,6 +97,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'petaport.db').resolve()}"
+
+    @property
+    def storage_root(self) -> Path:
+        return (self.catalogue_root or self.data_dir / "storage").resolve()
 
     @property
     def jobs_dir(self) -> Path:

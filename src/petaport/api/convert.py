@@ -102,6 +102,7 @@ def pool(p: NodePool) -> NodePoolPublic:
         total_gpus=p.total_gpus,
         peak_pflops=p.peak_pflops,
         created_at=p.created_at,
+        in_hong_kong=p.in_hong_kong,
     )
 
 

@@ -11,6 +11,7 @@ import time
 
 PREFIXES = frozenset(
     {"org", "prj", "usr", "mem", "tok", "pool", "node", "job", "att", "evt", "ses", "quo"}
+    | {"cat", "ver", "agr", "use", "asm"}  # catalogue: entries, versions, grants, uses, assessments
 )
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from petaport.backends.environment import catalogue_environment
 from petaport.domain.jobs import JobState, PendingReason
 from petaport.services.ports import AttemptLaunch
 
@@ -186,6 +187,7 @@ def batch_script(
     env = dict(base_env)
     env.update(launch.spec.environment)
     env.update(launch.extra_env)
+    env.update(catalogue_environment(launch.spec, None))  # content paths on shared storage
     env.pop("CUDA_VISIBLE_DEVICES", None)
     env["PETAPORT_JOB_ID"] = launch.job_id
     env["PETAPORT_ATTEMPT_ID"] = launch.attempt_id

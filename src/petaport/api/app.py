@@ -10,7 +10,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from petaport import __version__
 from petaport.api import problems
-from petaport.api.routers import auth, inventory, jobs, quotas, system, tenancy
+from petaport.api.routers import auth, catalogue, inventory, jobs, lab, quotas, system, tenancy
 from petaport.services.context import Context
 
 
@@ -53,7 +53,7 @@ def create_api(ctx: Context) -> FastAPI:
     )
     app.state.ctx = ctx
     problems.install(app)
-    for module in (auth, tenancy, inventory, jobs, quotas):
+    for module in (auth, tenancy, inventory, jobs, quotas, catalogue, lab):
         app.include_router(module.router, prefix="/v1")
     app.include_router(system.router)
     app.add_middleware(LatencyMiddleware, ctx=ctx)

@@ -152,6 +152,7 @@ def job(j: Job, current: Attempt | None = None) -> JobPublic:
         walltime_s=s.walltime_s,
         qos=s.qos.value,
         labels=dict(s.labels),
+        uses=[ref.label for ref in s.uses],
         allocations=allocs,
     )
 

@@ -292,6 +292,12 @@ class JobCreate(Model):
     qos: QosName = "on-demand"
     requeue_on_node_fail: bool = True
     labels: dict[Text, Text] = Field(default_factory=dict, max_length=64)
+    uses: list[Text] = Field(
+        default_factory=list,
+        max_length=32,
+        description="Catalogue entries the job reads: `dataset:NAME`, `model:ORG/NAME@VERSION`. "
+        "Each appears read-only at the path `PETAPORT_<KIND>_<NAME>` names.",
+    )
 
 
 class AllocationPublic(BaseModel):
@@ -329,6 +335,7 @@ class JobPublic(BaseModel):
     walltime_s: int | None
     qos: QosName
     labels: dict[str, str]
+    uses: list[str] = Field(default_factory=list, description="Catalogue entries, resolved.")
     allocations: list[AllocationPublic] = Field(default_factory=list)
 
 

@@ -241,13 +241,12 @@ def register_version(
 
 
 def find_version(s: Session, entry: Entry, version: str | None) -> Version:
-    """``version`` of ``entry``, or its newest ready one when None."""
+    """``version`` of ``entry``, or its newest one when None."""
     versions = CatalogueRepo(s).versions_of(entry.id)
     if version is None:
-        ready = [v for v in versions if v.status is VersionStatus.READY]
-        if not ready:
-            raise NotFound(f"{entry.name} has no ready version")
-        return ready[-1]
+        if not versions:
+            raise NotFound(f"{entry.name} has no version yet")
+        return versions[-1]
     for v in versions:
         if v.version == version:
             return v

@@ -83,7 +83,9 @@ def request_access(
 
 
 def _sees_grant(p: Principal, grant: Grant, entry: Entry) -> bool:
-    return scope_of(p).allows(grant.org_id, grant.project_id) or can_manage(p, entry)
+    """The requesting project's members, the owner org's members, and centre admins."""
+    owners = entry.owner_org_id is not None and entry.owner_org_id in p.org_ids()
+    return scope_of(p).allows(grant.org_id, grant.project_id) or owners or can_manage(p, entry)
 
 
 def _visible_grant(s: Session, p: Principal, grant_id: str) -> GrantView:

@@ -80,10 +80,11 @@ def _refresh(ctx: Context, s: Session, a: Assessment, entry: Entry, version: Ver
     """Collect the evaluation job's results once it has ended (no-op otherwise)."""
     if a.status is not AssessmentStatus.RUNNING or a.job_id is None:
         return a
-    job = JobRepo(s).get_job(EVERYTHING, a.job_id)
+    repo = JobRepo(s)
+    job = repo.get_job(EVERYTHING, a.job_id)
     if not job.state.is_terminal:
         return a
-    raw = lab.job_outputs(ctx, job).get("assessment")
+    raw = lab.outputs_of(repo, job).get("assessment")
     done = rules.evaluate(a, entry, job.state is JobState.COMPLETED,
                           raw if isinstance(raw, dict) else None, ctx.clock())  # fmt: skip
     done = replace(done, model_card=rules.model_card(entry, version, done, None))

@@ -121,11 +121,15 @@ def outputs(ctx: Context, p: Principal, job_id: str) -> dict[str, object]:
 
 def job_outputs(ctx: Context, job: Job) -> dict[str, object]:
     with ctx.db.transaction() as s:
-        repo = JobRepo(s)
-        tries = repo.attempts_of(job.id)
-        if not tries:
-            return {}
-        directory = Path(repo.attempt_dir(tries[-1].id))
+        return outputs_of(JobRepo(s), job)
+
+
+def outputs_of(repo: JobRepo, job: Job) -> dict[str, object]:
+    """The outputs of ``job``'s newest attempt, read inside the caller's transaction."""
+    tries = repo.attempts_of(job.id)
+    if not tries:
+        return {}
+    directory = Path(repo.attempt_dir(tries[-1].id))
     work = Path(job.spec.working_dir) if job.spec.working_dir else directory / "work"
     return read_outputs(work / "outputs")
 

@@ -5,9 +5,9 @@ model risk assessment runs end to end and gates publication."""
 from __future__ import annotations
 
 import shutil
-from decimal import Decimal
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -111,8 +111,8 @@ def test_granted_data_appears_read_only_and_ungranted_data_not_at_all(local_worl
     assert "PETAPORT_JOB_ID" in printed and "PETAPORT_DATASET" not in printed
     assert "rainfall" not in printed
     grant(world, data["id"])
-    job = world.call("b_member", "POST", "/v1/jobs", json={**body, "command": ["python3", "-c", READER],
-                     "uses": ["dataset:rainfall"]}).json()  # fmt: skip
+    reader = {**body, "command": ["python3", "-c", READER], "uses": ["dataset:rainfall"]}
+    job = world.call("b_member", "POST", "/v1/jobs", json=reader).json()
     assert finish(world, "b_member", job["id"])["state"] == "COMPLETED"
     out = log(world, "b_member", job["id"])
     assert "rows 4" in out and "writable" not in out and "read-only" in out

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from petaport.cli import auth, inventory, jobs, quotas, submit, tenancy
+from petaport.cli import auth, catalogue, inventory, jobs, lab, quotas, submit, tenancy
 from petaport.cli.session import EXIT_CODES_HELP, CliCommand, CliGroup
 
 app = typer.Typer(
@@ -64,3 +64,5 @@ app.add_typer(auth.tokens_app, name="tokens")
 app.add_typer(inventory.pools_app, name="pools")
 app.add_typer(quotas.quotas_app, name="quotas")
 app.command(cls=CliCommand)(quotas.fairshare)
+app.add_typer(catalogue.catalogue_app, name="catalogue")
+app.add_typer(lab.lab_app, name="lab")

@@ -47,6 +47,10 @@ Workdir = Annotated[str | None, Opt(help="Absolute working directory.", show_def
 Script = Annotated[Path | None, Opt(help="Run this bash script file instead of a command.")]
 JobFile = Annotated[Path | None, Opt("--file", "-f", help="YAML job file (JobCreate fields).")]
 Wait = Annotated[bool, Opt("--wait", "-W", help="Wait for the end; exit with the job's code.")]
+Use = Annotated[
+    list[str] | None,
+    Opt("--use", help="Catalogue entry, read-only: dataset:NAME, model:ORG/NAME@VERSION."),
+]
 Command = Annotated[list[str] | None, typer.Argument(help="The command, after '--'.")]
 
 
@@ -64,7 +68,7 @@ def submit(
     gpu_model: GpuModel = None, cpus: Cpus = None, mem: Mem = None, nodes: Nodes = None,
     time: Time = None, project: Project = None, qos: Qos = None, name: Name = None,
     env: Env = None, label: Label = None, workdir: Workdir = None, script: Script = None,
-    wait: Wait = False,
+    wait: Wait = False, use: Use = None,
 ) -> None:  # fmt: skip
     """Submit a job and print its id: submit --gpus 2 --mem 16G -p org/proj -- python train.py
 
@@ -76,7 +80,7 @@ def submit(
     flags = SubmitFlags(name=name, project=project, gpus=gpus, gpu_model=gpu_model, cpus=cpus,
                         mem=mem, nodes=nodes, time=time, qos=qos, workdir=workdir,
                         env=env or [], labels=label or [], command=command or [],
-                        script=_read_script(script))  # fmt: skip
+                        script=_read_script(script), uses=use or [])  # fmt: skip
     file_fields = load_job_file(job_file) if job_file else None
     spec = build_job(flags, file_fields, os.environ.get(PROJECT_ENV))
     with api() as client:

@@ -7,11 +7,19 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 
-from tests.e2e.test_cli import PROJECT, Cli, make_cli, server  # noqa: F401 - fixtures
 from tests.conftest import LiveServer
+from tests.e2e import test_cli
+from tests.e2e.test_cli import PROJECT, Cli
 
-READ = ["bash", "-c", 'wc -l < "$PETAPORT_DATASET_HK_RAINFALL/rainfall.csv"; '
-        'touch "$PETAPORT_DATASET_HK_RAINFALL/x" 2>/dev/null && echo writable || echo read-only']
+server = test_cli.server  # the module's server and logged-in CLIs (fixtures)
+make_cli = test_cli.make_cli
+
+READ = [
+    "bash",
+    "-c",
+    'wc -l < "$PETAPORT_DATASET_HK_RAINFALL/rainfall.csv"; '
+    'touch "$PETAPORT_DATASET_HK_RAINFALL/x" 2>/dev/null && echo writable || echo read-only',
+]
 
 
 def test_request_approve_use_and_record(make_cli: Callable[[str], Cli]) -> None:
@@ -44,7 +52,7 @@ def test_lab_run_and_estimate(make_cli: Callable[[str], Cli]) -> None:
 
 
 def test_register_hashes_with_the_same_digest_as_the_server(
-    make_cli: Callable[[str], Cli], server: LiveServer  # noqa: F811
+    make_cli: Callable[[str], Cli], server: LiveServer
 ) -> None:
     admin = make_cli("harbour-u-admin")
     path = server.data_dir / "storage" / "harbour-u" / "notes.txt"

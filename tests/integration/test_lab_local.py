@@ -13,15 +13,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
 
-from petaport.app import create_app
-from petaport.domain.tenancy import Principal
 from petaport.lab.programs.thermal import AMBIENT_C, heat_source
-from petaport.services import auth
-from petaport.services.inventory import sync_backend_pool
 from petaport.settings import Settings
-from petaport.storage.repos.tenancy import TenancyRepo
 from tests.integration.catalogue_helpers import (
     entry,
     grant,
@@ -30,7 +24,7 @@ from tests.integration.catalogue_helpers import (
     storage,
     version,
 )
-from tests.integration.conftest import World, build_world
+from tests.integration.conftest import World, start_world
 
 JOB_TIMEOUT_S = 60
 
@@ -40,18 +34,7 @@ def local_world(db_url: str, tmp_path: Path) -> Iterator[World]:
     settings = Settings(data_dir=tmp_path / "data", database_url=db_url, backend="local",
                         use_nvml=False, seed_demo=False, argon2_memory_kib=64,
                         argon2_time_cost=1, cancel_grace_s=1, _env_file=None)  # type: ignore[call-arg]  # fmt: skip
-    app = create_app(settings, run_scheduler=False)
-    ctx = app.state.ctx
-    sync_backend_pool(ctx)
-    ids, users = build_world(ctx)
-    world = World(TestClient(app, raise_server_exceptions=False), ctx, app.state.loop, ids)
-    for who, user in users.items():
-        with ctx.db.transaction() as s:
-            memberships = TenancyRepo(s).memberships_of(user.id)
-        issued = auth.issue_token(ctx, Principal(user, memberships), name="t",
-                                  scopes=frozenset({"*"}), ttl_days=1)  # fmt: skip
-        world.tokens[who] = issued.secret
-    with world.http:
+    with start_world(settings) as world:
         yield world
 
 

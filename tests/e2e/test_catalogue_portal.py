@@ -73,3 +73,14 @@ def test_another_orgs_member_cannot_use_it_without_a_grant(page: Page, server: L
     page.locator("#f-gpus").fill("0")
     page.get_by_role("button", name="Submit", exact=True).click()
     expect(page.get_by_role("alert")).to_contain_text("holds no approved access grant")
+
+
+def test_launch_an_ai_lab_template(page: Page, server: LiveServer) -> None:
+    log_in(page, server, "harbour-u-alice")
+    page.get_by_role("navigation").get_by_role("link", name="AI Lab").click()
+    bench = page.locator("section", has=page.get_by_role("heading", name=re.compile("images")))
+    expect(bench.locator(".estimate")).to_contain_text("No price book is stored yet")
+    bench.get_by_label("images", exact=True).fill("64")
+    bench.get_by_role("button", name="Launch image-throughput").click()
+    page.wait_for_url(re.compile(r"/portal/jobs/job_\w+$"))
+    expect(page.locator("#log-stdout")).to_contain_text("images_per_hour", timeout=JOB_TIMEOUT_MS)

@@ -1,5 +1,6 @@
 """Portal pages of the catalogue: browse and search; an entry with its versions, its card, the
-access request form, and (for the owner's org admins) the requests to approve or reject.
+access request form, and (for the owner's org admins) the requests to approve or reject. The
+AI Lab page lists the templates with what a run would use, and launches one.
 
 Every page calls the same services as the API, so visibility and rights are the same: another
 tenant's private entry is the not-found page.
@@ -13,9 +14,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
-from petaport.domain.catalogue import EntryKind, Sensitivity, needs_grant
+from petaport.domain.catalogue import AccessRequired, EntryKind, Sensitivity, needs_grant
 from petaport.domain.errors import Conflict, ValidationFailed
-from petaport.services import catalogue, catalogue_access, portal
+from petaport.lab.templates import get_template
+from petaport.services import catalogue, catalogue_access, lab, portal
 from petaport.web import forms
 from petaport.web.errors import PortalRoute
 from petaport.web.pages import portal_of
@@ -90,3 +92,31 @@ def decide(request: Request, v: Poster, form: Form, grant_id: str) -> Response:
     except FIXABLE as exc:
         return _entry_page(request, v, entry_id, error=exc.detail, status=422)
     return RedirectResponse(f"/portal/catalogue/{entry_id}", status_code=303)
+
+
+@router.get("/portal/lab")
+def lab_page(request: Request, v: Member) -> Response:
+    return _lab_page(request, v)
+
+
+def _lab_page(
+    request: Request, v: Visitor, error: str | None = None, status: int = 200
+) -> Response:
+    ctx, p = get_ctx(request), v.principal
+    projects = portal.submit_options(ctx, p).projects
+    rows = [(t, lab.estimate(ctx, p, t.name, projects[0].id if projects else "x", {}))
+            for t in lab.list_templates()]  # fmt: skip
+    return portal_of(request).render(request, v, "lab.html", status=status, rows=rows,
+                                     projects=projects, error=error)  # fmt: skip
+
+
+@router.post("/portal/lab/{name}/run")
+def lab_run(request: Request, v: Poster, form: Form, name: str) -> Response:
+    template = get_template(name)
+    params = {x.name: form[x.name] for x in template.params if form.get(x.name, "") != ""}
+    try:
+        job = lab.launch(get_ctx(request), v.principal, name, forms.text(form, "project_id"),
+                         params)  # fmt: skip
+    except (*FIXABLE, AccessRequired) as exc:
+        return _lab_page(request, v, error=exc.detail, status=422)
+    return RedirectResponse(f"/portal/jobs/{job.id}", status_code=303)

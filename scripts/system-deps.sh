@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Debian packages the tests need: Chromium (Playwright drives Debian's binary) and a CJK font;
-# WeasyPrint (invoice PDFs) needs Pango, and HarfBuzz's subsetter to embed fonts fast.
+# Open MPI (the AI Lab's MPI template); WeasyPrint (invoice PDFs) needs Pango, and HarfBuzz's subsetter to embed fonts fast.
 set -euo pipefail
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
@@ -9,6 +9,7 @@ for pkg_so in libpango-1.0-0:libpango-1.0.so.0 libpangoft2-1.0-0:libpangoft2-1.0
               libharfbuzz-subset0:libharfbuzz-subset.so.0; do
   ldconfig -p | grep -F "${pkg_so#*:}" >/dev/null || need+=("${pkg_so%%:*}")
 done
+command -v mpirun >/dev/null || need+=(openmpi-bin)
 [ ${#need[@]} -eq 0 ] && exit 0
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 echo "Installing Debian packages: ${need[*]}"

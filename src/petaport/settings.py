@@ -79,6 +79,11 @@ class Settings(BaseSettings):
     metering_interval_s: float = Field(default=60.0, gt=0)
     budget_default_reservation_s: int = Field(default=3600, gt=0)
     seed_demo: bool = True
+    # The backend's own node pool is in Hong Kong (resident-only catalogue data may run on it).
+    pool_in_hong_kong: bool = True
+    # Where organisations' data lives: <catalogue_root>/<org-slug>/ (and _centre/ for the
+    # centre's own entries); None: <data_dir>/storage.
+    catalogue_root: Path | None = None
     timezone: str = "Asia/Hong_Kong"
     default_locale: Literal["en", "zh_Hant"] = "en"
     session_ttl_s: int = 12 * 3600
@@ -99,6 +104,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'petaport.db').resolve()}"
+
+    @property
+    def storage_root(self) -> Path:
+        return (self.catalogue_root or self.data_dir / "storage").resolve()
 
     @property
     def jobs_dir(self) -> Path:

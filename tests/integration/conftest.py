@@ -8,6 +8,7 @@ user's API token. Scheduling cycles run only when a test calls ``world.cycle()``
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -101,6 +102,13 @@ def world(db_url: str, tmp_path: Path) -> Iterator[World]:
         argon2_time_cost=1,
         _env_file=None,
     )  # type: ignore[call-arg]
+    with start_world(settings) as w:
+        yield w
+
+
+@contextmanager
+def start_world(settings: Settings) -> Iterator[World]:
+    """The app on ``settings`` (no scheduling thread), the two tenants, a token per user."""
     app = create_app(settings, run_scheduler=False)
     ctx: Context = app.state.ctx
     sync_backend_pool(ctx)

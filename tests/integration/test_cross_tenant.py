@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.integration.catalogue_helpers import entry, publish, version, write_dataset
 from tests.integration.conftest import World
 from tests.integration.money import post_usage
 from tests.unit.billing.builders import usage
@@ -43,6 +44,26 @@ OBJECT_ENDPOINTS: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/v1/orgs/{org_a}/account", None),
     ("PUT", "/v1/orgs/{org_a}/plan", {"plan": "payg"}),
     ("POST", "/v1/orgs/{org_a}/top-ups", {"amount": "1.00", "reference": "x"}),
+    ("GET", "/v1/catalogue/entries/{cat_a}", None),
+    ("POST", "/v1/catalogue/entries/{cat_a}/publish", {"published": True}),
+    ("POST", "/v1/catalogue/entries/{cat_a}/versions", {"version": "9", "path": "models/m"}),
+    ("POST", "/v1/catalogue/entries/{cat_a}/versions/{ver_a}/verify", None),
+    (
+        "POST",
+        "/v1/catalogue/entries/{cat_a}/access-requests",
+        {"project": "org-b/proj-b", "purpose": "let us read it", "accept_data_use_agreement": True},
+    ),
+    ("POST", "/v1/catalogue/entries/{cat_a}/versions/{ver_a}/assessments", {"project": "x/y"}),
+    ("GET", "/v1/catalogue/entries/{cat_a}/assessments", None),
+    ("GET", "/v1/catalogue/assessments/{asm_a}", None),
+    (
+        "POST",
+        "/v1/catalogue/assessments/{asm_a}/signoff",
+        {"approve": True, "risk_level": "low", "conditions": ""},
+    ),
+    ("GET", "/v1/catalogue/grants/{agr_a}", None),
+    ("POST", "/v1/catalogue/grants/{agr_a}/decision", {"approve": False, "reason": "no"}),
+    ("GET", "/v1/lab/runs/{job_a}/outputs", None),
 ]
 # Centre-wide objects: every tenant may read them; only centre admins may change them.
 CENTRE_ENDPOINTS: list[tuple[str, str, dict[str, Any] | None]] = [
@@ -60,6 +81,9 @@ CENTRE_ENDPOINTS: list[tuple[str, str, dict[str, Any] | None]] = [
         },
     ),
     ("DELETE", "/v1/node-pools/{pool}", None),
+    ("GET", "/v1/lab/templates/{template}", None),
+    ("POST", "/v1/lab/templates/{template}/estimate", {"project": "org-a/proj-a"}),
+    ("POST", "/v1/lab/templates/{template}/runs", {"project": "org-a/proj-a"}),
 ]
 # Actions a weaker role of the same org may not take: 403, with nothing changed.
 WRONG_ROLE = {
@@ -78,9 +102,17 @@ WRONG_ROLE = {
     ("DELETE", "/v1/budgets/{bud_a}"): "a_member",
     ("PUT", "/v1/orgs/{org_a}/plan"): "a_org_admin",
     ("POST", "/v1/orgs/{org_a}/top-ups"): "a_org_admin",
+    ("POST", "/v1/catalogue/entries/{cat_a}/publish"): "a_member",
+    ("POST", "/v1/catalogue/entries/{cat_a}/versions"): "a_viewer",
+    ("POST", "/v1/catalogue/entries/{cat_a}/versions/{ver_a}/verify"): "a_viewer",
+    ("POST", "/v1/catalogue/assessments/{asm_a}/signoff"): "a_org_admin",
+    ("POST", "/v1/catalogue/grants/{agr_a}/decision"): "a_org_admin",
 }
 JAN = datetime(2026, 1, 5, tzinfo=UTC)
-ID_RE = re.compile(r"\b(?:org|prj|usr|mem|tok|pool|job|att|evt|ses|quo|inv|bud|alr)_[0-9a-z]{26}\b")
+ID_RE = re.compile(
+    r"\b(?:org|prj|usr|mem|tok|pool|job|att|evt|ses|quo|inv|bud|alr|cat|ver|agr|use|asm)"
+    r"_[0-9a-z]{26}\b"
+)
 
 
 def _prepare(world: World) -> dict[str, str]:
@@ -97,7 +129,28 @@ def _prepare(world: World) -> dict[str, str]:
                         json={"org": "org-a", "project": "proj-a", "limit": "100"})  # fmt: skip
     assert budget.status_code == 200, budget.text
     return {**world.ids, "job_a": job["id"], "pool": pools[0]["id"], "quo_a": quota.json()["id"],
-            "inv_a": issued.json()["issued"][0]["id"], "bud_a": budget.json()["id"]}  # fmt: skip
+            "inv_a": issued.json()["issued"][0]["id"], "bud_a": budget.json()["id"],
+            **_catalogue(world)}  # fmt: skip
+
+
+def _catalogue(world: World) -> dict[str, str]:
+    """A private model of org a with version 1 and an assessment; a grant of org a's project
+    for a dataset the centre owns."""
+    model = entry(world, "a_member", "private-model", kind="model")
+    version(world, "a_member", model["id"], write_dataset(world, "org-a", "private-model"))
+    started = world.call("a_member", "POST",
+                         f"/v1/catalogue/entries/{model['id']}/versions/1/assessments",
+                         json={"project": "org-a/proj-a"})  # fmt: skip
+    assert started.status_code == 201, started.text
+    centre = entry(world, "root", "centre-data", owner=None)
+    version(world, "root", centre["id"], write_dataset(world, "_centre", "centre-data"))
+    assert publish(world, "root", centre["id"]).status_code == 200
+    asked = world.call("a_member", "POST", f"/v1/catalogue/entries/{centre['id']}/access-requests",
+                       json={"project": "org-a/proj-a", "purpose": "centre data for our model",
+                             "accept_data_use_agreement": True})  # fmt: skip
+    assert asked.status_code == 201, asked.text
+    return {"cat_a": model["id"], "ver_a": "1", "asm_a": started.json()["id"],
+            "agr_a": asked.json()["id"], "template": "image-throughput"}  # fmt: skip
 
 
 def _check(
@@ -179,7 +232,14 @@ def test_lists_and_references_across_tenants_show_nothing(world: World) -> None:
     ):
         r = world.call("b_org_admin", "POST", path, json=body)
         assert r.status_code == 404, (path, r.text)
-    assert world.call("a_member", "GET", "/v1/jobs").json()["items"][0]["id"] == ids["job_a"]
+    assert ids["job_a"] in [
+        j["id"] for j in world.call("a_member", "GET", "/v1/jobs").json()["items"]
+    ]
+    for path in ("/v1/catalogue/entries", "/v1/catalogue/grants"):
+        shown = world.call("b_org_admin", "GET", path).json()
+        assert ids["cat_a"] not in str(shown) and ids["agr_a"] not in str(shown)
+    uses = world.call("b_org_admin", "GET", "/v1/catalogue/uses", params={"job_id": ids["job_a"]})
+    assert uses.status_code == 404
 
 
 def test_every_object_endpoint_is_in_the_matrix(world: World) -> None:

@@ -12,9 +12,11 @@ from petaport import __version__
 from petaport.api import problems
 from petaport.api.routers import (
     auth,
+    catalogue,
     inventory,
     invoices,
     jobs,
+    lab,
     money,
     quotas,
     slurm,
@@ -63,7 +65,7 @@ def create_api(ctx: Context) -> FastAPI:
     )
     app.state.ctx = ctx
     problems.install(app)
-    for module in (auth, tenancy, inventory, money, jobs, quotas, invoices, slurm):
+    for module in (auth, tenancy, inventory, money, jobs, quotas, invoices, slurm, catalogue, lab):
         app.include_router(module.router, prefix="/v1")
     app.include_router(system.router)
     app.add_middleware(LatencyMiddleware, ctx=ctx)

@@ -102,6 +102,7 @@ def pool(p: NodePool) -> NodePoolPublic:
         total_gpus=p.total_gpus,
         peak_pflops=p.peak_pflops,
         created_at=p.created_at,
+        in_hong_kong=p.in_hong_kong,
     )
 
 
@@ -151,6 +152,7 @@ def job(j: Job, current: Attempt | None = None) -> JobPublic:
         walltime_s=s.walltime_s,
         qos=s.qos.value,
         labels=dict(s.labels),
+        uses=[ref.label for ref in s.uses],
         allocations=allocs,
     )
 

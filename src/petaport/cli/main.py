@@ -11,7 +11,19 @@ from typing import Annotated
 
 import typer
 
-from petaport.cli import auth, inventory, invoices, jobs, money, quotas, slurm, submit, tenancy
+from petaport.cli import (
+    auth,
+    catalogue,
+    inventory,
+    invoices,
+    jobs,
+    lab,
+    money,
+    quotas,
+    slurm,
+    submit,
+    tenancy,
+)
 from petaport.cli.session import EXIT_CODES_HELP, CliCommand, CliGroup
 
 app = typer.Typer(
@@ -73,3 +85,5 @@ app.add_typer(money.budgets_app, name="budgets")
 app.add_typer(invoices.invoices_app, name="invoices")
 app.command(cls=CliCommand)(invoices.revenue)
 app.add_typer(slurm.slurm_app, name="slurm")
+app.add_typer(catalogue.catalogue_app, name="catalogue")
+app.add_typer(lab.lab_app, name="lab")

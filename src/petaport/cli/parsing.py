@@ -101,6 +101,7 @@ class SubmitFlags:
     labels: list[str] = field(default_factory=list)
     command: list[str] = field(default_factory=list)
     script: str | None = None
+    uses: list[str] = field(default_factory=list)  # catalogue entries: dataset:NAME[@VERSION]
 
 
 def parse_gpus(text: int | str, param: str = "--gpus") -> tuple[int, Decimal | None]:
@@ -157,6 +158,8 @@ def merge_job(
     if flags.labels:
         labels = parse_pairs(flags.labels, "--label")
         fields["labels"] = {**(fields.get("labels") or {}), **labels}
+    if flags.uses:
+        fields["uses"] = [*(fields.get("uses") or []), *flags.uses]
     if flags.command:
         fields["command"], fields["script"] = list(flags.command), None
     if flags.script is not None:

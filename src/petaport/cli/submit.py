@@ -52,6 +52,10 @@ Wait = Annotated[bool, Opt("--wait", "-W", help="Wait for the end; exit with the
 DryRun = Annotated[
     bool, Opt("--dry-run", help="Show the estimated cost and budget left; submit nothing.")
 ]
+Use = Annotated[
+    list[str] | None,
+    Opt("--use", help="Catalogue entry, read-only: dataset:NAME, model:ORG/NAME@VERSION."),
+]
 Command = Annotated[list[str] | None, typer.Argument(help="The command, after '--'.")]
 
 
@@ -69,7 +73,7 @@ def submit(
     gpu_model: GpuModel = None, cpus: Cpus = None, mem: Mem = None, nodes: Nodes = None,
     time: Time = None, project: Project = None, qos: Qos = None, name: Name = None,
     env: Env = None, label: Label = None, workdir: Workdir = None, script: Script = None,
-    wait: Wait = False, dry_run: DryRun = False,
+    wait: Wait = False, dry_run: DryRun = False, use: Use = None,
 ) -> None:  # fmt: skip
     """Submit a job and print its id: submit --gpus 2 --mem 16G -p org/proj -- python train.py
 
@@ -81,7 +85,7 @@ def submit(
     flags = SubmitFlags(name=name, project=project, gpus=gpus, gpu_model=gpu_model, cpus=cpus,
                         mem=mem, nodes=nodes, time=time, qos=qos, workdir=workdir,
                         env=env or [], labels=label or [], command=command or [],
-                        script=_read_script(script))  # fmt: skip
+                        script=_read_script(script), uses=use or [])  # fmt: skip
     file_fields = load_job_file(job_file) if job_file else None
     spec = build_job(flags, file_fields, os.environ.get(PROJECT_ENV))
     with api() as client:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from petaport.client.auth import AuthApi
+from petaport.client.catalogue import CatalogueApi
 from petaport.client.config import load_config
 from petaport.client.inventory import InventoryApi
 from petaport.client.invoices import InvoicesApi
@@ -21,7 +22,7 @@ from petaport.client.transport import DEFAULT_TIMEOUT_S
 
 
 class PetaportClient(AuthApi, TenancyApi, InventoryApi, JobsApi, QuotasApi, MoneyApi, InvoicesApi,
-                     SlurmApi):  # fmt: skip
+                     SlurmApi, CatalogueApi):  # fmt: skip
     """A synchronous client: ``PetaportClient(base_url, token=None, timeout=30.0)``.
 
     Use it as a context manager (or call ``close()``) to release the connection pool.

@@ -27,6 +27,7 @@ PREFIXES = frozenset(
         "alr",
         "inv",
     }
+    | {"cat", "ver", "agr", "use", "asm"}  # catalogue: entries, versions, grants, uses, assessments
 )
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 

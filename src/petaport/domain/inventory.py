@@ -23,6 +23,7 @@ class NodePool:
     precision: str
     backend: str
     created_at: datetime
+    in_hong_kong: bool = False  # resident-only catalogue entries run only on such pools
 
     @property
     def total_gpus(self) -> int:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from petaport.domain.catalogue import EntryRef, ref_problems
 from petaport.domain.errors import IllegalTransition, ValidationFailed
 
 
@@ -117,6 +118,7 @@ class JobSpec:
     requeue_on_node_fail: bool = True
     labels: tuple[tuple[str, str], ...] = field(default=())
     gpu_milli: int = 0  # 1..999: thousandths of one shared GPU (then gpus is 0, nodes 1)
+    uses: tuple[EntryRef, ...] = ()  # catalogue models and datasets, exposed read-only
 
     def __post_init__(self) -> None:
         problems = spec_problems(self)
@@ -160,6 +162,7 @@ def spec_problems(spec: JobSpec) -> list[str]:
     if spec.walltime_s is not None and not 1 <= spec.walltime_s <= MAX_WALLTIME_S:
         out.append("walltime must be between 1 second and 30 days")
     out.extend(_fraction_problems(spec))
+    out.extend(ref_problems(spec.uses))
     return out
 
 

@@ -183,6 +183,7 @@ class NodePoolCreate(Model):
     node_count: int = Field(ge=1, le=100_000)
     pflops_per_gpu: Decimal | None = Field(None, ge=0, le=1000, max_digits=12, decimal_places=4)
     precision: Text = Field("BF16 dense", min_length=1, max_length=32)
+    in_hong_kong: bool = Field(False, description="Resident-only data may run here.")
 
 
 class NodePoolPublic(BaseModel):
@@ -199,6 +200,7 @@ class NodePoolPublic(BaseModel):
     total_gpus: int
     peak_pflops: Decimal
     created_at: datetime
+    in_hong_kong: bool = False
 
 
 class CapacityPublic(BaseModel):
@@ -290,6 +292,12 @@ class JobCreate(Model):
     qos: QosName = "on-demand"
     requeue_on_node_fail: bool = True
     labels: dict[Text, Text] = Field(default_factory=dict, max_length=64)
+    uses: list[Text] = Field(
+        default_factory=list,
+        max_length=32,
+        description="Catalogue entries the job reads: `dataset:NAME`, `model:ORG/NAME@VERSION`. "
+        "Each appears read-only at the path `PETAPORT_<KIND>_<NAME>` names.",
+    )
 
 
 class AllocationPublic(BaseModel):
@@ -327,6 +335,7 @@ class JobPublic(BaseModel):
     walltime_s: int | None
     qos: QosName
     labels: dict[str, str]
+    uses: list[str] = Field(default_factory=list, description="Catalogue entries, resolved.")
     allocations: list[AllocationPublic] = Field(default_factory=list)
 
 

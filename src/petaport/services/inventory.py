@@ -29,6 +29,7 @@ class PoolFields:
     pflops_per_gpu: Decimal | None = None
     precision: str = "BF16 dense"
     backend: str = "local"
+    in_hong_kong: bool = False
 
 
 def _validate(f: PoolFields) -> Decimal:
@@ -66,6 +67,7 @@ def create_pool(ctx: Context, p: Principal, f: PoolFields) -> NodePool:
         f.precision,
         f.backend,
         ctx.clock(),
+        f.in_hong_kong,
     )
     with ctx.db.transaction() as s:
         repo = InventoryRepo(s)
@@ -92,6 +94,7 @@ def update_pool(ctx: Context, p: Principal, pool_id: str, f: PoolFields) -> Node
             node_count=f.node_count,
             pflops_per_gpu=pflops,
             precision=f.precision,
+            in_hong_kong=f.in_hong_kong,
         )
         repo.update_pool(updated)
     return updated
@@ -166,6 +169,7 @@ def sync_backend_pool(ctx: Context) -> NodePool:
             fields.precision,
             fields.backend,
             existing.created_at if existing else ctx.clock(),
+            ctx.settings.pool_in_hong_kong,
         )
         if existing:
             repo.update_pool(pool)

@@ -31,6 +31,7 @@ from petaport.domain.jobs import (
 from petaport.domain.tenancy import Principal, Project, Scope, scope_of
 from petaport.services.authz import require_job_control, require_scope, require_submit
 from petaport.services.batching import Batcher
+from petaport.services.catalogue_access import UseGate
 from petaport.services.context import Context
 from petaport.services.ports import AttemptRef
 from petaport.storage.repos.jobs import JobRepo, spec_to_json
@@ -109,6 +110,7 @@ def _admit_all(ctx: Context, batch: list[SubmitRequest]) -> list[Submitted | Exc
     rows = _NewRows()
     with ctx.db.transaction() as s:
         repo, projects = JobRepo(s), _ProjectCache(TenancyRepo(s))
+        rows.gate = UseGate(s, now)
         keyed = [(r.principal.user.id, r.key) for r in batch if r.key is not None]
         made = repo.find_by_idempotency_many(keyed)
         for request in batch:
@@ -118,6 +120,7 @@ def _admit_all(ctx: Context, batch: list[SubmitRequest]) -> list[Submitted | Exc
                 results.append(exc)
         repo.add_jobs(rows.jobs)
         repo.add_events(rows.events)
+        rows.gate.record([job for job, _, _ in rows.jobs])
     return results
 
 
@@ -125,6 +128,7 @@ def _admit_all(ctx: Context, batch: list[SubmitRequest]) -> list[Submitted | Exc
 class _NewRows:
     jobs: list[tuple[Job, str | None, str | None]] = field(default_factory=list)
     events: list[JobEvent] = field(default_factory=list)
+    gate: UseGate | None = None  # catalogue entries the jobs use: checked and recorded
 
 
 class _ProjectCache:
@@ -157,6 +161,8 @@ def _admit(
         if stored != digest:
             raise IdempotencyMismatch("this Idempotency-Key was used with a different request body")
         return Submitted(job, replayed=True)
+    if rows.gate is not None:
+        spec = rows.gate.admit(r.principal, project, spec)
     job = Job(new_id("job"), project.org_id, project.id, user_id, spec, JobState.PENDING,
               PendingReason.NONE, 0, now, now, backend=ctx.backend.name)  # fmt: skip
     rows.jobs.append((job, r.key, digest if r.key else None))

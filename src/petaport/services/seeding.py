@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from petaport.domain.ids import new_id
 from petaport.domain.tenancy import Membership, Org, OrgCategory, Project, Role, User
 from petaport.services.auth import hash_password
+from petaport.services.catalogue_seed import seed_catalogue
 from petaport.services.context import Context
 from petaport.storage.repos.tenancy import TenancyRepo
 from petaport.storage.tables import UserRow
@@ -59,6 +60,7 @@ def _user(
 
 def seed_demo(ctx: Context) -> list[SeededUser]:
     out: list[SeededUser] = []
+    admin_id = ""
     with ctx.db.transaction() as s:
         repo = TenancyRepo(s)
         for username, name, role in (
@@ -66,7 +68,8 @@ def seed_demo(ctx: Context) -> list[SeededUser]:
             ("reviewer", "Scheme Reviewer", Role.REVIEWER),
             ("committee", "Committee Member", Role.COMMITTEE),
         ):
-            _, pw = _user(repo, ctx, username, name, frozenset({role}))
+            staff, pw = _user(repo, ctx, username, name, frozenset({role}))
+            admin_id = staff.id if role is Role.CENTRE_ADMIN else admin_id
             out.append(SeededUser(username, pw, role.value))
         for slug, org_name, category, projects in DEMO_ORGS:
             org = Org(new_id("org"), org_name, slug, category, ctx.clock())
@@ -81,6 +84,7 @@ def seed_demo(ctx: Context) -> list[SeededUser]:
                 s.flush()
                 repo.add_membership(Membership(new_id("mem"), user.id, org.id, role, ctx.clock()))
                 out.append(SeededUser(user.username, pw, f"{role.value} of {org_name}"))
+    seed_catalogue(ctx, admin_id)
     _write_credentials(ctx, out)
     return out
 

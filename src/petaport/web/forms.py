@@ -10,6 +10,7 @@ from __future__ import annotations
 import shlex
 from decimal import Decimal, InvalidOperation
 
+from petaport.domain.catalogue import parse_ref
 from petaport.domain.errors import ValidationFailed
 from petaport.domain.jobs import JobSpec, QosTier, parse_memory_mb, parse_walltime_s
 from petaport.domain.tenancy import OrgCategory, Role
@@ -63,6 +64,7 @@ def job_spec(form: Fields, _: Gettext) -> JobSpec:
         memory_mb=parse_memory_mb(text(form, "memory") or "1G"),
         nodes=whole(form, "nodes", 1, _),
         walltime_s=parse_walltime_s(walltime) if walltime else None, qos=qos,
+        uses=tuple(parse_ref(ref) for ref in text(form, "uses").split()),
     )  # fmt: skip
 
 

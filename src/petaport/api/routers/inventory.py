@@ -24,6 +24,7 @@ def _fields(body: NodePoolCreate, backend: str) -> inventory.PoolFields:
         body.pflops_per_gpu,
         body.precision,
         backend,
+        body.in_hong_kong,
     )
 
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Query, Response, status
 from petaport.api import convert
 from petaport.api.deps import CtxDep, Cursor, Limit, PrincipalDep, decode_cursor, next_cursor
 from petaport.api.problems import declare
+from petaport.domain.catalogue import parse_ref
 from petaport.domain.jobs import JobSpec, JobState, QosTier
 from petaport.domain.tenancy import Principal
 from petaport.schemas import (
@@ -53,6 +54,7 @@ def spec_from(body: JobCreate) -> JobSpec:
         qos=QosTier(body.qos),
         requeue_on_node_fail=body.requeue_on_node_fail,
         labels=tuple(sorted(body.labels.items())),
+        uses=tuple(parse_ref(text) for text in body.uses),
     )
 
 
@@ -68,7 +70,7 @@ def _detail(ctx: Context, p: Principal, job_id: str) -> JobPublic:
     response_model=JobPublic,
     responses={
         200: {"model": JobPublic, "description": "Replay: this Idempotency-Key made this job."},
-        **declare(401, 403, 404, 422),
+        **declare(401, 403, 404, 409, 422),
     },
 )
 def submit(

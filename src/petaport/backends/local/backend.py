@@ -27,7 +27,7 @@ from pathlib import Path
 
 import petaport
 from petaport.backends.environment import cuda_visible_devices, job_environment
-from petaport.backends.local import inventory, procfs, records
+from petaport.backends.local import inventory, procfs, records, views
 from petaport.domain.errors import RetryLater
 from petaport.domain.jobs import JobState
 from petaport.services.ports import AttemptLaunch, AttemptRef, AttemptReport, NodeInfo
@@ -82,6 +82,7 @@ class LocalBackend:
         self._supervisor_env = _supervisor_environment(source)
         self._supervisors: dict[int, subprocess.Popen[bytes]] = {}
         self._node: NodeInfo | None = None
+        self._unshare: list[str] | bool | None = False  # False: not probed yet
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LocalBackend:
@@ -180,12 +181,16 @@ class LocalBackend:
             script.chmod(0o700)
             argv = ["/bin/bash", str(script)]
         allocation = launch.allocations[0] if launch.allocations else None
+        view_root = None
+        if launch.spec.uses:  # catalogue entries: read-only views, named by variables
+            argv = views.prepare(launch.spec, attempt_dir, argv, self._mount_prefix())
+            view_root = str(views.view_root(attempt_dir))
         record = records.LaunchRecord(
             version=records.FORMAT_VERSION,
             attempt_id=launch.attempt_id,
             job_id=launch.job_id,
             argv=argv,
-            env=job_environment(launch, allocation, self._base_env),
+            env=job_environment(launch, allocation, self._base_env, view_root),
             cwd=cwd,
             cuda_visible_devices=cuda_visible_devices(allocation),
             memory_limit_mb=launch.spec.memory_mb,
@@ -194,6 +199,11 @@ class LocalBackend:
             started_at=_iso(started_at),
         )
         records.write_json_atomic(attempt_dir / records.LAUNCH_FILE, record)
+
+    def _mount_prefix(self) -> list[str] | None:
+        if self._unshare is False:
+            self._unshare = views.unshare_prefix()
+        return self._unshare if isinstance(self._unshare, list) else None
 
     def _start_supervisor(self, attempt_dir: Path) -> subprocess.Popen[bytes]:
         try:

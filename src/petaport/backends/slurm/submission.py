@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from petaport.backends.environment import catalogue_environment
 from petaport.backends.slurm.states import job_name
 from petaport.services.ports import AttemptLaunch
 
@@ -119,6 +120,7 @@ def batch_script(
     env = dict(base_env)
     env.update(launch.spec.environment)
     env.update(launch.extra_env)
+    env.update(catalogue_environment(launch.spec, None))  # content paths on shared storage
     env.pop("CUDA_VISIBLE_DEVICES", None)
     env["PETAPORT_JOB_ID"] = launch.job_id
     env["PETAPORT_ATTEMPT_ID"] = launch.attempt_id

@@ -23,6 +23,7 @@ def pool_from_row(r: NodePoolRow) -> NodePool:
         r.precision,
         r.backend,
         r.created_at,
+        r.in_hong_kong,
     )
 
 
@@ -44,6 +45,7 @@ class InventoryRepo:
                 precision=p.precision,
                 backend=p.backend,
                 created_at=p.created_at,
+                in_hong_kong=p.in_hong_kong,
             )
         )
 
@@ -58,6 +60,7 @@ class InventoryRepo:
         )
         row.memory_mb_per_node, row.node_count = p.memory_mb_per_node, p.node_count
         row.pflops_per_gpu, row.precision = p.pflops_per_gpu, p.precision
+        row.in_hong_kong = p.in_hong_kong
 
     def get_pool(self, pool_id: str) -> NodePool:
         row = self.s.get(NodePoolRow, pool_id)

@@ -9,6 +9,7 @@ from typing import Any, cast
 from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from petaport.domain.catalogue import EntryKind, EntryRef
 from petaport.domain.errors import NotFound
 from petaport.domain.jobs import (
     Allocation,
@@ -33,7 +34,18 @@ def spec_to_json(spec: JobSpec) -> dict[str, Any]:
     data["environment"] = [list(kv) for kv in spec.environment]
     data["labels"] = [list(kv) for kv in spec.labels]
     data["qos"] = spec.qos.value
+    data.pop("uses")
+    if spec.uses:  # absent when empty, so older specs hash as they did
+        data["uses"] = [ref_to_json(r) for r in spec.uses]
     return data
+
+
+def ref_to_json(ref: EntryRef) -> dict[str, Any]:
+    return {k: v for k, v in asdict(ref).items() if v is not None} | {"kind": ref.kind.value}
+
+
+def ref_from_json(data: dict[str, Any]) -> EntryRef:
+    return EntryRef(**{**data, "kind": EntryKind(data["kind"])})
 
 
 def spec_from_json(data: dict[str, Any]) -> JobSpec:
@@ -42,6 +54,7 @@ def spec_from_json(data: dict[str, Any]) -> JobSpec:
     fields["environment"] = tuple((k, v) for k, v in fields.get("environment", ()))
     fields["labels"] = tuple((k, v) for k, v in fields.get("labels", ()))
     fields["qos"] = QosTier(fields.get("qos", QosTier.ON_DEMAND.value))
+    fields["uses"] = tuple(ref_from_json(r) for r in fields.get("uses", ()))
     return JobSpec(**fields)
 
 

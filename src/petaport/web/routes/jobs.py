@@ -13,8 +13,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
-from petaport.domain.errors import ValidationFailed
+from petaport.domain.catalogue import AccessRequired
+from petaport.domain.errors import Conflict, ValidationFailed
 from petaport.domain.jobs import JobState, QosTier
+from petaport.schemas.status import status_of
 from petaport.services import jobs, portal
 from petaport.web import forms
 from petaport.web.errors import PortalRoute
@@ -25,7 +27,7 @@ router = APIRouter(route_class=PortalRoute, include_in_schema=False)
 LOG_CHUNK = 64 * 1024
 FORM_DEFAULTS = {
     "gpus": "1", "cpus": "1", "memory": "4G", "nodes": "1", "walltime": "1h",
-    "qos": QosTier.ON_DEMAND.value, "gpu_model": "", "name": "", "command": "",
+    "qos": QosTier.ON_DEMAND.value, "gpu_model": "", "name": "", "command": "", "uses": "",
 }  # fmt: skip
 
 
@@ -64,8 +66,10 @@ def _submit_page(request: Request, v: Visitor, values: dict[str, str], *, error:
 
 @router.get("/portal/jobs/new")
 def new_job(request: Request, v: Member,
-            project_id: Annotated[str, Query(max_length=40)] = "") -> Response:  # fmt: skip
-    return _submit_page(request, v, {**FORM_DEFAULTS, "project_id": project_id}, error=None)
+            project_id: Annotated[str, Query(max_length=40)] = "",
+            uses: Annotated[str, Query(max_length=1000)] = "") -> Response:  # fmt: skip
+    values = {**FORM_DEFAULTS, "project_id": project_id, "uses": uses}
+    return _submit_page(request, v, values, error=None)
 
 
 @router.post("/portal/jobs/new")
@@ -73,8 +77,8 @@ def submit_job(request: Request, v: Poster, form: Form) -> Response:
     try:
         spec = forms.job_spec(form, v.gettext)
         done = jobs.submit(get_ctx(request), v.principal, spec, form.get("idempotency_key") or None)
-    except ValidationFailed as exc:
-        return _submit_page(request, v, form, error=exc.detail, status=422)
+    except (ValidationFailed, AccessRequired, Conflict) as exc:  # Conflict: a corrupt version
+        return _submit_page(request, v, form, error=exc.detail, status=status_of(exc))
     return RedirectResponse(f"/portal/jobs/{done.job.id}", status_code=303)
 
 

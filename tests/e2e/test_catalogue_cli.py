@@ -46,7 +46,7 @@ def test_lab_run_and_estimate(make_cli: Callable[[str], Cli]) -> None:
     alice = make_cli("harbour-u-alice")
     assert "image-throughput" in alice.ok("lab", "list")
     estimate = alice.ok("lab", "estimate", "image-throughput", "-p", PROJECT)
-    assert "CPU-hours" in estimate and "No price book is stored yet" in estimate
+    assert "CPU-hours" in estimate and "List prices of the stored price book" in estimate
     out = alice.ok("lab", "run", "image-throughput", "-p", PROJECT, "-P", "images=64", "--wait")
     assert '"images_per_hour"' in out and '"centre_resnet50_images_per_hour"' in out
 

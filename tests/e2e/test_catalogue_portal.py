@@ -79,7 +79,7 @@ def test_launch_an_ai_lab_template(page: Page, server: LiveServer) -> None:
     log_in(page, server, "harbour-u-alice")
     page.get_by_role("navigation").get_by_role("link", name="AI Lab").click()
     bench = page.locator("section", has=page.get_by_role("heading", name=re.compile("images")))
-    expect(bench.locator(".estimate")).to_contain_text("No price book is stored yet")
+    expect(bench.locator(".estimate")).to_contain_text("HKD")  # priced with the stored list
     bench.get_by_label("images", exact=True).fill("64")
     bench.get_by_role("button", name="Launch image-throughput").click()
     page.wait_for_url(re.compile(r"/portal/jobs/job_\w+$"))

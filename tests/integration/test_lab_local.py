@@ -120,7 +120,7 @@ def test_finetune_template_lowers_held_out_perplexity(local_world: World) -> Non
 def test_image_throughput_template_reports_images_per_hour(local_world: World) -> None:
     estimate = local_world.call("a_member", "POST", "/v1/lab/templates/image-throughput/estimate",
                                 json={"project": local_world.ids["prj_a"]}).json()  # fmt: skip
-    assert estimate["priced"] is False and "No price book" in estimate["note"]
+    assert estimate["priced"] is True and Decimal(estimate["total"]) > 0  # the default list
     assert Decimal(estimate["cpu_hours"]) == Decimal("0.25") and Decimal(estimate["gpu_hours"]) == 0
     run = run_template(local_world, "a_member", "image-throughput", "prj_a", images=256)
     m = run["metrics"]

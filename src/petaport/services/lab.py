@@ -5,9 +5,8 @@ run by the server's own Python with this package importable (``PYTHONPATH``); it
 which template and version made it. Outputs are the JSON files the program writes under
 ``outputs/`` in the attempt's working directory.
 
-Cost: the billing core's ``estimate`` with the stored price book. No price book is stored yet
-(``stored_price_book`` returns None until the money work stores one), so estimates give
-GPU-hours and CPU-hours only, and say so.
+Cost: the billing core's ``estimate`` with the stored price book (the default list is stored on
+first start), so a run is estimated exactly as it would be billed.
 """
 
 from __future__ import annotations
@@ -23,11 +22,13 @@ import petaport
 from petaport.billing.estimate import estimate as price_estimate
 from petaport.billing.prices import PriceBook
 from petaport.domain.catalogue import parse_ref
+from petaport.domain.errors import NotFound
 from petaport.domain.jobs import Job, JobSpec
 from petaport.domain.tenancy import Principal
 from petaport.lab.templates import TEMPLATES, Template, Value, get_template
 from petaport.services import inventory, jobs
 from petaport.services.context import Context
+from petaport.services.pricing import load_book
 from petaport.storage.repos.jobs import JobRepo
 
 OUTPUT_FILES = ("metrics.json", "assessment.json")
@@ -53,8 +54,11 @@ def list_templates() -> list[Template]:
 
 
 def stored_price_book(ctx: Context) -> PriceBook | None:
-    """The centre's stored price book; None until the money work stores one."""
-    return None
+    """The centre's stored price book (None only if it has none and cannot store one)."""
+    try:
+        return load_book(ctx)
+    except NotFound:
+        return None
 
 
 def _values(ctx: Context, template: Template, params: Mapping[str, Value]) -> dict[str, Value]:

@@ -7,9 +7,9 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from petaport.backends.slurm.commands import build_submission
 
 from petaport.backends.environment import catalogue_environment
+from petaport.backends.slurm.submission import build_submission
 from petaport.domain import assessment as rules
 from petaport.domain.catalogue import (
     AccessRequired,
@@ -30,7 +30,7 @@ from petaport.domain.catalogue import (
 )
 from petaport.domain.errors import Conflict, ValidationFailed
 from petaport.domain.jobs import JobSpec
-from tests.unit.slurm.test_commands import launch
+from tests.unit.slurm.test_translation import launch
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 ENTRY = Entry("cat_1", "org_owner", EntryKind.DATASET, "hk-rainfall", "rain", "CC-BY-4.0", "dua",

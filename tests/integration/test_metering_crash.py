@@ -11,7 +11,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select, text
 
 from petaport.app import build_context
 from petaport.domain.ids import new_id
@@ -21,6 +21,7 @@ from petaport.services.context import Context
 from petaport.services.metering import charges_of, gpu_models, meter_due
 from petaport.services.pricing import load_book
 from petaport.settings import Settings
+from petaport.storage.db import normalise_url
 from petaport.storage.repos.jobs import JobRepo
 from petaport.storage.repos.tenancy import TenancyRepo
 from petaport.storage.tables import JournalEntryRow, UsageRecordRow
@@ -32,11 +33,12 @@ METER = """
 import sys
 from datetime import datetime
 from petaport.app import build_context
-from petaport.services.metering import meter_due
+from petaport.services import metering
 from petaport.settings import Settings
+metering.BATCH = 10  # many small transactions, so the kill lands between two of them
 settings = Settings(data_dir=sys.argv[1], database_url=sys.argv[2], backend="fake",
                     seed_demo=False, _env_file=None)
-meter_due(build_context(settings), datetime.fromisoformat(sys.argv[3]))
+metering.meter_due(build_context(settings), datetime.fromisoformat(sys.argv[3]))
 """
 
 
@@ -95,11 +97,19 @@ def test_kill_9_during_metering_loses_and_duplicates_nothing(db_url: str, tmp_pa
         [sys.executable, "-c", METER, str(settings.data_dir), db_url, NOW.isoformat()],
         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
     )
+    # A plain reader (the product's SQLite transactions take the write lock up front, and would
+    # wait for the metering process's batches instead of seeing them).
+    reader = create_engine(normalise_url(db_url))
     deadline = time.monotonic() + 120
-    while _counts(ctx)[0] == 0 and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.01)
+    with reader.connect() as conn:
+        while proc.poll() is None and time.monotonic() < deadline:
+            if conn.execute(text("SELECT count(*) FROM usage_records")).scalar():
+                break
+            conn.rollback()
+            time.sleep(0.005)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+    reader.dispose()
     partial, _ = _counts(ctx)
     assert 0 < partial < len(expected), "the kill should land in the middle of metering"
     result = meter_due(ctx, NOW)

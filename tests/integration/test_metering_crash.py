@@ -22,9 +22,9 @@ from petaport.services.metering import charges_of, gpu_models, meter_due
 from petaport.services.pricing import load_book
 from petaport.settings import Settings
 from petaport.storage.db import normalise_url
+from petaport.storage.money_tables import JournalEntryRow, UsageRecordRow
 from petaport.storage.repos.jobs import JobRepo
 from petaport.storage.repos.tenancy import TenancyRepo
-from petaport.storage.tables import JournalEntryRow, UsageRecordRow
 
 T0 = datetime(2026, 5, 31, 12, 0, tzinfo=UTC)
 NOW = T0 + timedelta(days=2)

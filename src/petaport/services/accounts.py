@@ -32,7 +32,7 @@ from petaport.billing.ledger import (
 )
 from petaport.billing.metering import month_of
 from petaport.billing.plans import OrgBilling, Plan, default_billing
-from petaport.domain.errors import Conflict, NotFound, RetryLater, ValidationFailed
+from petaport.domain.errors import Conflict, NotFound, ValidationFailed
 from petaport.domain.ids import new_id
 from petaport.domain.jobs import JobSpec
 from petaport.domain.money import Money
@@ -40,6 +40,8 @@ from petaport.domain.tenancy import Org, Principal, Project, Scope, scope_of
 from petaport.services import budgets
 from petaport.services.authz import require_centre_admin, require_org_admin
 from petaport.services.context import Context
+from petaport.services.invoices import check_month
+from petaport.services.metering import gpu_models
 from petaport.services.pricing import load_book
 from petaport.storage.repos.billing import OrgBillingRepo, UsageRepo
 from petaport.storage.repos.budgets import BudgetAlert, BudgetRepo, StoredBudget
@@ -131,7 +133,7 @@ def _views(ctx: Context, stored: list[StoredBudget]) -> list[BudgetView]:
         orgs = frozenset(sb.budget.org_id for sb in stored)
         default_s = ctx.settings.budget_default_reservation_s
         work = JobRepo(s).running_work()
-        models = node_models(ctx)
+        models = gpu_models(ctx, [])
         running = budgets.running_charges(s, work, orgs, book, now, default_s, models)
         states = {st.budget.id: st for st in budgets.compute_states(s, now, running)}
     return [_view(states.get(sb.budget.id) or BudgetState(sb.budget), sb) for sb in stored]
@@ -286,21 +288,13 @@ def estimate_job(ctx: Context, p: Principal, spec: JobSpec) -> CostEstimate:
         project = tenancy.resolve_project(scope_of(p), spec.project_id)
     book = load_book(ctx)
     walltime = spec.walltime_s or ctx.settings.budget_default_reservation_s
-    models = set(node_models(ctx).values()) - {None}
+    models = set(gpu_models(ctx, []).values()) - {None}
     model = spec.gpu_model or (next(iter(models)) if len(models) == 1 else None)
     est = estimate(spec, book, now, walltime_s=walltime, gpu_model=model)
     views = list_budgets(ctx, p)
     states = [BudgetState(v.budget, _base(v, v.spent), _base(v, v.reserved)) for v in views]
     left = budget_left(states, project.org_id, project.id)
     return CostEstimate(est, tuple((b, amount.quantize(Decimal("0.001"))) for b, amount in left))
-
-
-def node_models(ctx: Context) -> dict[str, str | None]:
-    """Node name -> GPU model, from the backend's inventory (empty if it cannot answer)."""
-    try:
-        return {n.name: n.gpu_model for n in ctx.backend.inventory()}
-    except RetryLater:
-        return {}
 
 
 def _base(v: BudgetView, amount: Decimal) -> Decimal:
@@ -327,8 +321,8 @@ def usage(
     month: str | None = None,
 ) -> list[UsageLine]:  # fmt: skip
     """Charged usage the caller may see, per month x project x resource x GPU model x tier."""
-    if month is not None and not _is_month(month):
-        raise ValidationFailed("month is YYYY-MM")
+    if month is not None:
+        check_month(month)
     scope = scope_of(p)
     with ctx.db.transaction() as s:
         tenancy = TenancyRepo(s)
@@ -354,13 +348,3 @@ def usage(
                   (acc[0] / 3600).quantize(Decimal("0.001")), Money(acc[1]))
         for (m, o, pr, res, model, tier), acc in sorted(groups.items())
     ]  # fmt: skip
-
-
-def _is_month(value: str) -> bool:
-    year, dash, mon = value.partition("-")
-    return (
-        dash == "-"
-        and len(year) == 4
-        and year.isdigit()
-        and mon in {f"{i:02d}" for i in range(1, 13)}
-    )

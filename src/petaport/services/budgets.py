@@ -49,7 +49,7 @@ from petaport.domain.jobs import (
     RunningWork,
 )
 from petaport.domain.tenancy import Scope
-from petaport.scheduler import Decisions
+from petaport.scheduler import Decisions, Snapshot, schedule
 from petaport.services.context import Context
 from petaport.services.jobs import STOP_CANCEL, request_stop
 from petaport.services.snapshot import Loaded
@@ -291,6 +291,18 @@ def cycle_gate(
         projects = {(j.org_id, j.project_id) for j in loaded.pending.values()}
         projects |= {(r.org_id, r.project_id) for r in running}
         return gate(s, now, running, projects)
+
+
+def schedule_within(
+    ctx: Context, snapshot: Snapshot, loaded: Loaded, book: Callable[[], PriceBook],
+    models: dict[str, str | None],
+) -> tuple[Decisions, BudgetGate]:  # fmt: skip
+    """One cycle's decisions under the budgets: exhausted projects wait BudgetExhausted, then
+    the starts are admitted in order (see the module docstring)."""
+    g = cycle_gate(ctx, loaded, book, models)
+    if g.projects:
+        snapshot = replace(snapshot, exhausted_projects=g.projects)
+    return admit_starts(ctx, g, schedule(snapshot), loaded, book, models), g
 
 
 def admit_starts(

@@ -40,7 +40,7 @@ from petaport.domain.jobs import (
     held_gpus,
 )
 from petaport.domain.tenancy import Scope
-from petaport.scheduler import Decisions, Preemption, Start, schedule
+from petaport.scheduler import Decisions, Preemption, Start
 from petaport.scheduler.fairshare import add_usage
 from petaport.scheduler.prediction import DurationHistory, Finished
 from petaport.services import budgets
@@ -348,14 +348,10 @@ class SchedulerLoop:
 
     def meter(self, *, force: bool = False) -> None:
         """Meter and rate usage, then raise budget alerts, every ``metering_interval_s``."""
-        if (
-            not force
-            and time.monotonic() - self._metered_at < self.ctx.settings.metering_interval_s
-        ):
-            return
-        self._metered_at = time.monotonic()
-        self._book = None
-        meter_and_alert(self.ctx)
+        if force or time.monotonic() - self._metered_at >= self.ctx.settings.metering_interval_s:
+            self._metered_at = time.monotonic()
+            self._book = None  # read again: a new version may have taken effect
+            meter_and_alert(self.ctx)
 
     def run_cycle(self) -> CycleResult:
         started_at = time.perf_counter()
@@ -364,11 +360,7 @@ class SchedulerLoop:
         self.meter()
         snapshot, loaded = take_snapshot(self.ctx, self.inventory(), history)
         models = {n.name: n.gpu_model for n in self.inventory()}
-        gate = budgets.cycle_gate(self.ctx, loaded, self.book, models)
-        if gate.projects:
-            snapshot = replace(snapshot, exhausted_projects=gate.projects)
-        decided = schedule(snapshot)
-        decisions = budgets.admit_starts(self.ctx, gate, decided, loaded, self.book, models)
+        decisions, gate = budgets.schedule_within(self.ctx, snapshot, loaded, self.book, models)
         started = apply(self.ctx, decisions, loaded)
         budgets.stop_overruns(self.ctx, gate, loaded)
         if started:

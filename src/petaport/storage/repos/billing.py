@@ -23,17 +23,16 @@ from petaport.billing.prices import (
 from petaport.billing.rating import Charge
 from petaport.domain.jobs import Attempt, Job, QosTier
 from petaport.domain.money import Money
-from petaport.storage.repos.jobs import attempt_from_row, job_from_row
-from petaport.storage.repos.ledger import cents_sum
-from petaport.storage.tables import (
-    AttemptRow,
-    JobRow,
+from petaport.storage.money_tables import (
     MeteredAttemptRow,
     OrgBillingRow,
     PriceRow,
     PriceVersionRow,
     UsageRecordRow,
 )
+from petaport.storage.repos.jobs import attempt_from_row, job_from_row
+from petaport.storage.repos.ledger import cents_sum
+from petaport.storage.tables import AttemptRow, JobRow
 
 USAGE = cast(Table, UsageRecordRow.__table__)
 

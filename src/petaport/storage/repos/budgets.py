@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from petaport.billing.budgets import Budget, BudgetPeriod, BudgetUnit
 from petaport.domain.errors import NotFound
 from petaport.domain.tenancy import Scope
-from petaport.storage.tables import BudgetAlertRow, BudgetRow
+from petaport.storage.money_tables import BudgetAlertRow, BudgetRow
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from petaport.domain.catalogue import (
     VersionStatus,
 )
 from petaport.domain.errors import NotFound
-from petaport.storage.tables import (
+from petaport.storage.catalogue_tables import (
     CatalogueEntryRow,
     CatalogueGrantRow,
     CatalogueUseRow,

@@ -12,7 +12,7 @@ from petaport.domain.errors import NotFound
 from petaport.domain.jobs import QosTier
 from petaport.domain.money import Money
 from petaport.domain.tenancy import Scope
-from petaport.storage.tables import InvoiceLineRow, InvoiceRow
+from petaport.storage.money_tables import InvoiceLineRow, InvoiceRow
 
 
 class InvoiceRepo:

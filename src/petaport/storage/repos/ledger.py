@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from petaport.billing.ledger import Account, AccountKind, EntryKind, JournalEntry, Posting
 from petaport.domain.errors import Conflict
 from petaport.domain.money import Money
-from petaport.storage.tables import JournalEntryRow, PostingRow
+from petaport.storage.money_tables import JournalEntryRow, PostingRow
 
 ENTRIES = cast(Table, JournalEntryRow.__table__)
 POSTINGS = cast(Table, PostingRow.__table__)

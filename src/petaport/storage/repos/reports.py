@@ -11,13 +11,8 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from petaport.storage.tables import (
-    InvoiceRow,
-    JournalEntryRow,
-    OrgRow,
-    PostingRow,
-    UsageRecordRow,
-)
+from petaport.storage.money_tables import InvoiceRow, JournalEntryRow, PostingRow, UsageRecordRow
+from petaport.storage.tables import OrgRow
 
 INCOME_KINDS = ("revenue", "credit_notes")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -10,14 +11,17 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.exc import IntegrityError
 
-from petaport.domain.errors import NotFound
+from petaport.domain.errors import Conflict, NotFound
 from petaport.domain.ids import new_id
 from petaport.domain.inventory import NodePool
 from petaport.domain.jobs import Allocation, Attempt, Job, JobSpec, JobState, PendingReason
+from petaport.domain.money import Money
+from petaport.domain.subsidy import Grant, OnCap, Scheme
 from petaport.domain.tenancy import Org, OrgCategory, Project, Scope, User
 from petaport.storage.db import Database
 from petaport.storage.repos.inventory import InventoryRepo
 from petaport.storage.repos.jobs import JobRepo
+from petaport.storage.repos.subsidy import GrantRepo, SchemeRepo
 from petaport.storage.repos.tenancy import TenancyRepo
 from petaport.storage.tables import Base
 
@@ -105,3 +109,25 @@ def test_attempts_and_money_like_numbers_keep_their_exact_values(db: Database) -
     assert running[0][0].allocations == alloc
     assert stored_pool.pflops_per_gpu == Decimal("0.99")
     assert stored_pool.peak_pflops == Decimal("23.76")
+
+
+def test_subsidy_schemes_and_grants_round_trip_exactly(db: Database) -> None:
+    org, project, user = _tenant(db, "sub")
+    scheme = Scheme("sch_rt", "AISS", "hk-gov", Decimal("0.70"), Decimal("0.90"),
+                    frozenset({OrgCategory.UNIVERSITY, OrgCategory.STARTUP}),
+                    {OrgCategory.UNIVERSITY: Decimal("0.75")})  # fmt: skip
+    grant = Grant("grt_rt", scheme.id, "hk-gov", org.id, project.id, Decimal("0.7"), NOW,
+                  NOW + timedelta(days=90), Money("12345.67"), Decimal("1000.5"),
+                  frozenset({"H800"}), OnCap.STOP, application_id="app_1")  # fmt: skip
+    with db.transaction() as s:
+        SchemeRepo(s).save(scheme, NOW)
+        GrantRepo(s).add(grant, user.id, NOW)
+    with db.transaction() as s:
+        assert SchemeRepo(s).get(scheme.id) == scheme
+        assert GrantRepo(s).get(grant.id) == grant
+        other = Scope(org_ids=frozenset({"org_other"}))
+        assert GrantRepo(s).find(grant.id, other) is None
+        assert GrantRepo(s).list_grants(other) == []
+        assert GrantRepo(s).list_grants(project_id=project.id) == [grant]
+    with pytest.raises(Conflict), db.transaction() as s:
+        GrantRepo(s).add(replace(grant, id="grt_again"), user.id, NOW)

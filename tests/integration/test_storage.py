@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from petaport.domain.errors import Conflict, NotFound
 from petaport.domain.ids import new_id
@@ -21,7 +22,7 @@ from petaport.domain.tenancy import Org, OrgCategory, Project, Scope, User
 from petaport.storage.db import Database
 from petaport.storage.repos.inventory import InventoryRepo
 from petaport.storage.repos.jobs import JobRepo
-from petaport.storage.repos.subsidy import GrantRepo, SchemeRepo
+from petaport.storage.repos.subsidy import AuditRecord, AuditRepo, GrantRepo, SchemeRepo
 from petaport.storage.repos.tenancy import TenancyRepo
 from petaport.storage.tables import Base
 
@@ -131,3 +132,19 @@ def test_subsidy_schemes_and_grants_round_trip_exactly(db: Database) -> None:
         assert GrantRepo(s).list_grants(project_id=project.id) == [grant]
     with pytest.raises(Conflict), db.transaction() as s:
         GrantRepo(s).add(replace(grant, id="grt_again"), user.id, NOW)
+
+
+def test_the_subsidy_audit_trail_is_append_only(db: Database) -> None:
+    org, _, user = _tenant(db, "aud")
+    rec = AuditRecord("aud_1", NOW, user.id, "application.submitted", "application", "app_1",
+                      application_id="app_1", org_id=org.id, details={"title": "LLM"})  # fmt: skip
+    with db.transaction() as s:
+        AuditRepo(s).record(rec)
+    with db.transaction() as s:
+        assert AuditRepo(s).list_records(application_id="app_1") == [rec]
+        assert AuditRepo(s).list_records(grant_id="grt_x") == []
+    for sql in ("UPDATE subsidy_audit SET action = 'x'", "DELETE FROM subsidy_audit"):
+        with pytest.raises(DBAPIError), db.transaction() as s:
+            s.execute(text(sql))
+    with db.transaction() as s:
+        assert AuditRepo(s).list_records() == [rec]

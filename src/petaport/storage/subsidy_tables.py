@@ -1,4 +1,5 @@
-"""Table models of the subsidy scheme's core: schemes and grants (docs/subsidy.md).
+"""Table models of the subsidy scheme's core: schemes, grants and the audit trail
+(docs/subsidy.md).
 Registered with ``Base.metadata`` by ``tables``. The application and review workflow, the
 co-pay drawdown and progress reports add their own tables beside these."""
 
@@ -53,3 +54,21 @@ class GrantRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     created_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class SubsidyAuditRow(Base):
+    """One recorded action of the subsidy workflow (append-only: the database refuses UPDATE
+    and DELETE). ``subject_kind``/``subject_id`` name what was acted on; ``application_id``,
+    ``grant_id`` and ``org_id`` let the secretariat filter the trail."""
+
+    __tablename__ = "subsidy_audit"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    actor_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    action: Mapped[str] = mapped_column(String(64))
+    subject_kind: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[str] = mapped_column(ID)
+    application_id: Mapped[str | None] = mapped_column(ID, nullable=True, index=True)
+    grant_id: Mapped[str | None] = mapped_column(ID, nullable=True, index=True)
+    org_id: Mapped[str | None] = mapped_column(ID, nullable=True)
+    details: Mapped[dict[str, object]] = mapped_column(JSON)

@@ -1,7 +1,10 @@
-"""Schemes and grants of the subsidy scheme, as domain objects (domain/subsidy.py)."""
+"""Schemes and grants of the subsidy scheme, as domain objects (domain/subsidy.py), and the
+scheme's append-only audit trail."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -12,7 +15,7 @@ from petaport.domain.errors import Conflict, NotFound
 from petaport.domain.money import Money
 from petaport.domain.subsidy import Criterion, Grant, GrantStatus, OnCap, Scheme
 from petaport.domain.tenancy import OrgCategory, Scope
-from petaport.storage.subsidy_tables import GrantRow, SchemeRow
+from petaport.storage.subsidy_tables import GrantRow, SchemeRow, SubsidyAuditRow
 
 
 def _scheme(r: SchemeRow) -> Scheme:
@@ -139,3 +142,53 @@ class GrantRepo:
         if scope is None or scope.everything:
             return grants
         return [g for g in grants if scope.allows(g.org_id, g.project_id)]
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One action of the subsidy workflow: who did what to which object, and when."""
+
+    id: str
+    at: datetime
+    actor_id: str | None  # None: the system (e.g. the metering loop reaching a cap)
+    action: str  # e.g. "application.submitted", "review.coi_declared", "grant.suspended"
+    subject_kind: str  # "application", "review", "decision", "grant", "report", ...
+    subject_id: str
+    application_id: str | None = None
+    grant_id: str | None = None
+    org_id: str | None = None
+    details: Mapping[str, object] = field(default_factory=dict)
+
+
+def _audit(r: SubsidyAuditRow) -> AuditRecord:
+    return AuditRecord(r.id, r.at, r.actor_id, r.action, r.subject_kind, r.subject_id,
+                       r.application_id, r.grant_id, r.org_id, dict(r.details))  # fmt: skip
+
+
+class AuditRepo:
+    """The append-only audit trail (the database refuses UPDATE and DELETE on it)."""
+
+    def __init__(self, session: Session) -> None:
+        self.s = session
+
+    def record(self, rec: AuditRecord) -> AuditRecord:
+        self.s.add(SubsidyAuditRow(
+            id=rec.id, at=rec.at, actor_id=rec.actor_id, action=rec.action,
+            subject_kind=rec.subject_kind, subject_id=rec.subject_id,
+            application_id=rec.application_id, grant_id=rec.grant_id, org_id=rec.org_id,
+            details=dict(rec.details),
+        ))  # fmt: skip
+        self.s.flush()
+        return rec
+
+    def list_records(self, *, application_id: str | None = None, grant_id: str | None = None,
+                     org_id: str | None = None, limit: int = 500) -> list[AuditRecord]:  # fmt: skip
+        """Newest first, filtered by what is given."""
+        q = select(SubsidyAuditRow).order_by(SubsidyAuditRow.at.desc(), SubsidyAuditRow.id.desc())
+        if application_id is not None:
+            q = q.where(SubsidyAuditRow.application_id == application_id)
+        if grant_id is not None:
+            q = q.where(SubsidyAuditRow.grant_id == grant_id)
+        if org_id is not None:
+            q = q.where(SubsidyAuditRow.org_id == org_id)
+        return [_audit(r) for r in self.s.scalars(q.limit(limit))]

@@ -1,4 +1,4 @@
-"""subsidy core: schemes and grants
+"""subsidy core: schemes, grants and the append-only audit trail
 
 Revision ID: 0006
 Revises: 0005
@@ -59,8 +59,36 @@ def upgrade() -> None:
     op.create_index("ix_subsidy_grants_scheme_id", "subsidy_grants", ["scheme_id"])
     op.create_index("ix_subsidy_grants_org_id", "subsidy_grants", ["org_id"])
     op.create_index("ix_subsidy_grants_project", "subsidy_grants", ["project_id", "valid_from"])
+    op.create_table(
+        "subsidy_audit",
+        sa.Column("id", ID, primary_key=True),
+        sa.Column("at", WHEN, nullable=False),
+        sa.Column("actor_id", ID, sa.ForeignKey("users.id"), nullable=True),
+        sa.Column("action", sa.String(length=64), nullable=False),
+        sa.Column("subject_kind", sa.String(length=32), nullable=False),
+        sa.Column("subject_id", ID, nullable=False),
+        sa.Column("application_id", ID, nullable=True),
+        sa.Column("grant_id", ID, nullable=True),
+        sa.Column("org_id", ID, nullable=True),
+        sa.Column("details", sa.JSON(), nullable=False),
+    )
+    op.create_index("ix_subsidy_audit_at", "subsidy_audit", ["at"])
+    op.create_index("ix_subsidy_audit_application_id", "subsidy_audit", ["application_id"])
+    op.create_index("ix_subsidy_audit_grant_id", "subsidy_audit", ["grant_id"])
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            "CREATE TRIGGER subsidy_audit_append_only BEFORE UPDATE OR DELETE ON subsidy_audit "
+            "FOR EACH ROW EXECUTE FUNCTION petaport_append_only()"
+        )
+    else:
+        for op_name in ("UPDATE", "DELETE"):
+            op.execute(
+                f"CREATE TRIGGER subsidy_audit_no_{op_name.lower()} BEFORE {op_name} ON "
+                "subsidy_audit BEGIN SELECT RAISE(ABORT, 'subsidy_audit is append-only'); END"
+            )
 
 
 def downgrade() -> None:
+    op.drop_table("subsidy_audit")  # its triggers go with it
     op.drop_table("subsidy_grants")
     op.drop_table("subsidy_schemes")

@@ -80,6 +80,8 @@ class PendingReason(enum.StrEnum):
     # it may run only on some node pools (those in Hong Kong, for resident-only data) and none
     # of them could ever hold it
     POOL_UNAVAILABLE = "NodePoolUnavailable"
+    # an access grant for a catalogue entry it uses expired after submission: it may not start
+    CATALOGUE_ACCESS = "CatalogueAccess"
     REQUEUED = "Requeued"
     HELD = "JobHeldUser"
 

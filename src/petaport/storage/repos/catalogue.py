@@ -237,6 +237,12 @@ class CatalogueRepo:
         row = self.s.get(RiskAssessmentRow, assessment_id)
         return assessment_from_row(row) if row else None
 
+    def all_assessments(self, limit: int = 500) -> list[Assessment]:
+        """The newest assessments of every entry (the service filters what a caller sees)."""
+        r = RiskAssessmentRow
+        q = select(r).order_by(r.created_at.desc(), r.id.desc()).limit(limit)
+        return [assessment_from_row(x) for x in self.s.scalars(q)]
+
     def assessments_of(self, entry_id: str) -> list[Assessment]:
         q = (
             select(RiskAssessmentRow)

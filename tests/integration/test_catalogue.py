@@ -187,7 +187,7 @@ def test_a_checksum_mismatch_is_detected_and_the_version_refused(world: World) -
     assert world.call("b_member", "POST", path).status_code == 403
 
 
-def test_resident_only_data_runs_only_on_pools_in_hong_kong(world: World) -> None:
+def test_resident_only_data_needs_a_pool_in_hong_kong_at_submission(world: World) -> None:
     data = published_dataset(world, "bank-ledgers", sensitivity="resident_only")
     grant(world, data["id"])
     pools = world.call("root", "GET", "/v1/node-pools").json()
@@ -197,7 +197,10 @@ def test_resident_only_data_runs_only_on_pools_in_hong_kong(world: World) -> Non
         "name": "overseas", "gpu_model": "A100", "gpus_per_node": 8, "cpus_per_node": 64,
         "memory_mb_per_node": 512_000, "node_count": 2, "in_hong_kong": False})  # fmt: skip
     assert abroad.status_code == 201, abroad.text
-    refused = submit(world, "b_member", "prj_b", ["dataset:bank-ledgers"])
+    # the scheduler keeps it on the Hong Kong pool (test_catalogue_queue.py)
+    assert submit(world, "b_member", "prj_b", ["dataset:bank-ledgers"]).status_code == 201
+    refused = submit(world, "b_member", "prj_b", ["dataset:bank-ledgers"], gpus=1,
+                     gpu_model="A100")  # fmt: skip
     assert refused.status_code == 422 and refused.json()["code"] == "residency_required"
     pinned = submit(world, "b_member", "prj_b", ["dataset:bank-ledgers"], gpus=1,
                     gpu_model="H800")  # fmt: skip

@@ -8,7 +8,8 @@ Invariants:
   everybody; a model is published only once a version passed a signed-off risk assessment;
 - a project of the owner org, or any project for a ``public`` entry, needs no grant; otherwise a
   job may use an entry only under an approved grant whose expiry is after the job's submission;
-- ``resident_only`` entries run only on node pools marked as in Hong Kong.
+- ``resident_only`` entries run only on node pools marked as in Hong Kong (the scheduler places
+  a job that uses one on such pools only).
 """
 
 from __future__ import annotations
@@ -236,13 +237,14 @@ def check_usable_version(entry: Entry, version: Version, project_org_id: str) ->
 
 
 def check_residency(entry: Entry, candidate_pools_in_hk: list[bool]) -> None:
-    """A resident-only entry needs every node pool the job could land on to be in Hong Kong."""
+    """A resident-only entry needs a node pool in Hong Kong among those the job could run on;
+    the scheduler then places the job on such pools only (``PendingJob.pools``)."""
     if entry.sensitivity is not Sensitivity.RESIDENT_ONLY:
         return
-    if not candidate_pools_in_hk or not all(candidate_pools_in_hk):
+    if not any(candidate_pools_in_hk):
         raise ResidencyRequired(
-            f"{entry.name} is resident-only: it may run only on node pools in Hong Kong; "
-            "ask for a GPU model that only Hong Kong pools have"
+            f"{entry.name} is resident-only: it may run only on node pools in Hong Kong, and "
+            "none of them has the GPU model this job asks for"
         )
 
 

@@ -77,6 +77,11 @@ class PendingReason(enum.StrEnum):
     BUDGET_EXHAUSTED = "BudgetExhausted"
     GPU_MODEL_UNAVAILABLE = "GpuModelUnavailable"  # no node pool has the model asked for
     PARTITION_CONFIG = "PartitionConfig"  # the job can never fit any node pool as it is
+    # it may run only on some node pools (those in Hong Kong, for resident-only data) and none
+    # of them could ever hold it
+    POOL_UNAVAILABLE = "NodePoolUnavailable"
+    # an access grant for a catalogue entry it uses expired after submission: it may not start
+    CATALOGUE_ACCESS = "CatalogueAccess"
     REQUEUED = "Requeued"
     HELD = "JobHeldUser"
 

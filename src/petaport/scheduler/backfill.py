@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from bisect import insort
 
+from petaport.scheduler.capacity import Outside
 from petaport.scheduler.cycle import Cycle, Reserved
 from petaport.scheduler.placement import Plan, find
 from petaport.scheduler.snapshot import MILLI, PendingJob, Release, Reservation, release_of
@@ -35,7 +36,7 @@ def _fits(free: list[int], need: Need) -> bool:
 
 def reserve(cycle: Cycle, job: PendingJob, keys: tuple[str, ...]) -> Reserved | None:
     """Reserve nodes for ``job`` at the earliest instant it fits, or None if none is known."""
-    projection = Projection(cycle, keys, need_of(job))
+    projection = Projection(cycle, keys, need_of(job), cycle.cap.outside(job))
     at_s: float | None = cycle.now_s
     if not projection.enough(job.nodes):
         at_s = projection.release_until(job.nodes)
@@ -58,10 +59,13 @@ def reserve(cycle: Cycle, job: PendingJob, keys: tuple[str, ...]) -> Reserved | 
 class Projection:
     """Free GPUs, CPUs and MiB of the nodes of ``keys`` as running jobs end, in time order.
     Nodes with enough free GPUs now start it; others join as releases reach them. Nodes are
-    read with ``Capacity.peek``: projecting builds no node state."""
+    read with ``Capacity.peek``: projecting builds no node state. Nodes in ``outside`` (a pool
+    limit) are never tracked."""
 
-    def __init__(self, cycle: Cycle, keys: tuple[str, ...], need: Need) -> None:
-        self.cycle, self.need = cycle, need
+    def __init__(
+        self, cycle: Cycle, keys: tuple[str, ...], need: Need, outside: Outside | None = None
+    ) -> None:
+        self.cycle, self.need, self.outside = cycle, need, outside
         self.free: dict[str, list[int]] = {}
         self.key: dict[str, str] = {}  # model key of each tracked node
         self.model: dict[str, str | None] = {}  # model of tracked nodes the snapshot leaves out
@@ -75,7 +79,8 @@ class Projection:
     def _track(self, name: str, model: str | None) -> list[int] | None:
         cap = self.cycle.cap
         key, schedulable, gpus, cpus, mem = cap.peek(name, model)
-        if key not in self.fitting or not schedulable:
+        outside = self.outside
+        if key not in self.fitting or not schedulable or (outside and name in outside):
             self.other.add(name)
             return None
         free = self.free[name] = [gpus, cpus, mem]

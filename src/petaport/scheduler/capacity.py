@@ -15,7 +15,7 @@ Model keys are lower-case model names, ``""`` for nodes without a model.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from operator import attrgetter
 
 from petaport.scheduler.snapshot import MILLI, NodeState, PendingJob
@@ -68,6 +68,25 @@ class FreeNode:
 
 
 _by_name = attrgetter("name")
+
+
+class Outside:
+    """The nodes a job limited to node ``pools`` may not use, as a container of node names,
+    together with ``also`` (other nodes to leave out, or None). A node the snapshot leaves out
+    is outside: its pool is not known. Built only for jobs with a pool limit, so that other
+    jobs pay nothing per node."""
+
+    __slots__ = ("also", "pools", "states")
+
+    def __init__(self, states: dict[str, NodeState], pools: frozenset[str],
+                 also: Container[str] | None = None) -> None:  # fmt: skip
+        self.states, self.pools, self.also = states, pools, also
+
+    def __contains__(self, name: object) -> bool:
+        if self.also is not None and name in self.also:
+            return True
+        state = self.states.get(name) if isinstance(name, str) else None
+        return state is None or state.pool not in self.pools
 
 
 class _Lazy(dict[str, FreeNode]):
@@ -209,6 +228,10 @@ class Capacity:
                 found = tuple(k for k in self.keys if any(key_matches(k, w) for w in wanted))
             self._models_for[memo] = found
         return found
+
+    def outside(self, job: PendingJob, also: Container[str] | None = None) -> Outside | None:
+        """The nodes ``job``'s pool limit keeps it off (with ``also``), or None without one."""
+        return None if job.pools is None else Outside(self.states, job.pools, also)
 
     def max_free(self, keys: Iterable[str]) -> int:
         """The most wholly free GPUs on any one schedulable node of these models."""

@@ -7,6 +7,8 @@
 - A fractional job (``gpu_milli`` 1..999) goes to the shared GPU with the least free share that
   holds it; only when none does it opens a wholly free GPU (on the best-fit node).
 - CPU-only jobs go to GPU-less nodes first, then to nodes with the fewest free GPUs.
+- A job limited to some node pools (``PendingJob.pools``) is placed as any other, on nodes of
+  those pools only.
 
 ``find`` never returns a plan using a GPU, CPU or MiB not free, nor the same node twice;
 ``commit`` carves the plan out of the capacity index.
@@ -15,7 +17,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 
 from petaport.domain.jobs import Allocation, PendingReason
@@ -29,7 +31,7 @@ from petaport.scheduler.capacity import (
 )
 from petaport.scheduler.snapshot import MILLI, NodeState, PendingJob, PoolShape
 
-Exclude = Collection[str] | None
+Exclude = Container[str] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,8 @@ def find(
     cap: Capacity, job: PendingJob, keys: tuple[str, ...], exclude: Exclude = None
 ) -> Plan | None:
     """Where the job would start now (nodes in ``exclude`` are not used), or None."""
+    if job.pools is not None:
+        exclude = cap.outside(job, exclude)
     cpus, mem = job.cpus, job.memory_mb
     if job.fractional:
         return _share_plan(cap, job, keys, exclude)
@@ -163,12 +167,13 @@ class Shapes:
     else from the nodes."""
 
     def __init__(self, nodes: Iterable[NodeState], pools: Iterable[PoolShape] = ()) -> None:
-        counts: Counter[tuple[str, int, int, int]] = Counter()
+        counts: Counter[tuple[str, int, int, int, str]] = Counter()
         for p in pools:
-            counts[model_key(p.gpu_model), p.gpus_per_node, p.cpus, p.memory_mb] += p.count
+            shape = (model_key(p.gpu_model), p.gpus_per_node, p.cpus, p.memory_mb, p.name or "")
+            counts[shape] += p.count
         if not counts:
             counts.update(
-                (model_key(n.gpu_model), n.gpus_total, n.cpus_total, n.memory_mb_total)
+                (model_key(n.gpu_model), n.gpus_total, n.cpus_total, n.memory_mb_total, n.pool)
                 for n in nodes
             )
         self.classes = tuple(sorted(counts.items()))
@@ -180,9 +185,14 @@ class Shapes:
             return PendingReason.PARTITION_CONFIG
         gpus = 1 if job.fractional else job.gpus
         cpus, mem = job.cpus, job.memory_mb
-        hosts = sum(
-            count
-            for (key, g, c, m), count in self.classes
+        hosts = [
+            (pool, count)
+            for (key, g, c, m, pool), count in self.classes
             if key in keys and g >= gpus and c >= cpus and m >= mem
-        )
-        return PendingReason.PARTITION_CONFIG if hosts < job.nodes else None
+        ]
+        if sum(count for _, count in hosts) < job.nodes:
+            return PendingReason.PARTITION_CONFIG
+        allowed = job.pools
+        if allowed is not None and sum(n for pool, n in hosts if pool in allowed) < job.nodes:
+            return PendingReason.POOL_UNAVAILABLE
+        return None

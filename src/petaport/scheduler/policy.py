@@ -4,7 +4,8 @@ Phases, each a small function:
 1. ``new_cycle`` (cycle.py): index free capacity by model and free-GPU count, charge running
    work to quotas, compute fair-share factors.
 2. ``gate``: a project out of budget waits with BudgetExhausted; a job no node pool could ever
-   hold waits with PartitionConfig or GpuModelUnavailable; the others are sorted into GPU jobs
+   hold waits with PartitionConfig or GpuModelUnavailable (NodePoolUnavailable: none of the
+   pools it is limited to could); the others are sorted into GPU jobs
    that might fit now, CPU-only jobs and jobs set aside (all memoised per job shape).
 3. ordering (ordering.py): the gate gives each job it lets through the policy's key, in the
    same pass; the keys go into three heaps (queues.py).
@@ -140,7 +141,10 @@ def _gate_waits(cycle: Cycle, broke: list[str], over: list[str], never: list[lis
 
 GPU, CPU, ASIDE = 0, 1, 2
 Grouped = dict[int, list[Entry]]  # id(shape) -> entries of jobs of that shape
-WHERE = (None, None, None, PendingReason.GPU_MODEL_UNAVAILABLE, PendingReason.PARTITION_CONFIG)
+WHERE = (
+    None, None, None, PendingReason.GPU_MODEL_UNAVAILABLE, PendingReason.PARTITION_CONFIG,
+    PendingReason.POOL_UNAVAILABLE,
+)  # fmt: skip
 
 
 def _where(cycle: Cycle, job: PendingJob) -> int:

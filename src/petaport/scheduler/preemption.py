@@ -8,6 +8,7 @@ How (Kueue's algorithm, on nodes): candidates are taken newest first (least work
 crediting what it holds back to its nodes of J's models, until J would fit (a gang: on
 ``nodes`` nodes of one model); then every candidate J can do without is dropped again, oldest
 first. The result is minimal (no victim can be spared) and prefers recent starts.
+A job limited to node pools only counts (and stops work on) nodes of those pools.
 The chosen nodes' free resources are held for J for the rest of the cycle and J's demand is
 charged to its quotas, so later jobs cannot take what the victims give back. J waits with
 Resources and, being first in order next cycle, starts then.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 from petaport.domain.jobs import QosTier
 from petaport.scheduler.backfill import Need, need_of
+from petaport.scheduler.capacity import Outside
 from petaport.scheduler.cycle import Cycle
 from petaport.scheduler.snapshot import (
     MILLI,
@@ -66,13 +68,15 @@ def _fits(free: list[int], need: Need) -> bool:
     return free[0] >= need[0] and free[1] >= need[1] and free[2] >= need[2]
 
 
-def _credit(cycle: Cycle, freed: Freed, victim: RunningJob, keys: tuple[str, ...]) -> list[str]:
-    """Add what ``victim`` holds to ``freed``; the nodes of ``keys`` it touched."""
+def _credit(cycle: Cycle, freed: Freed, victim: RunningJob, keys: tuple[str, ...],
+            outside: Outside | None) -> list[str]:  # fmt: skip
+    """Add what ``victim`` holds to ``freed``; the nodes of ``keys`` (not ``outside``) it
+    touched."""
     whole = not 0 < victim.gpu_milli < MILLI
     touched: list[str] = []
     for a in victim.allocations:
         node = cycle.cap.node_for(a.node, victim.gpu_model)
-        if node.key not in keys or not node.schedulable:
+        if node.key not in keys or not node.schedulable or (outside and a.node in outside):
             continue
         free = freed.get(a.node)
         if free is None:
@@ -89,18 +93,21 @@ def _gather(
 ) -> tuple[list[RunningJob], list[str]] | None:
     """Candidates newest first until ``job`` fits: (candidates, the nodes it would use)."""
     need = need_of(job)
+    outside = cycle.cap.outside(job)
     freed: Freed = {}
     fitting: dict[str, dict[str, None]] = {key: {} for key in keys}
     for key in keys if job.nodes > 1 else ():  # nodes that already fit count for a gang
         for k in range(need[0], cycle.cap.top.get(key, 0) + 1):
             for name in cycle.cap.bucket(key, k):
-                if cycle.cap.node(name).holds(need[1], need[2]):
+                if cycle.cap.node(name).holds(need[1], need[2]) and not (
+                    outside and name in outside
+                ):
                     fitting[key][name] = None
     taken: list[RunningJob] = []
     for victim in victims.ordered:
         if not victims.may_stop(victim, job, reclaim):
             continue
-        touched = _credit(cycle, freed, victim, keys)
+        touched = _credit(cycle, freed, victim, keys, outside)
         if not touched:
             continue
         taken.append(victim)
@@ -121,8 +128,9 @@ def _enough(
     keys: tuple[str, ...],
 ) -> bool:
     freed: Freed = {}
+    outside = cycle.cap.outside(job)
     for victim in stopped:
-        _credit(cycle, freed, victim, keys)
+        _credit(cycle, freed, victim, keys, outside)
     need = need_of(job)
     for name in nodes:
         node = cycle.cap.nodes[name]
@@ -152,7 +160,7 @@ def preempt(cycle: Cycle, victims: Victims, job: PendingJob, keys: tuple[str, ..
     )
     if not reclaim and not victims.tier:
         return False
-    shape = (keys, need_of(job), job.nodes, reclaim, job.project_id if reclaim else "")
+    shape = (keys, need_of(job), job.nodes, reclaim, job.project_id if reclaim else "", job.pools)
     if shape in victims.failed:
         return False
     found = _gather(cycle, victims, job, keys, reclaim)

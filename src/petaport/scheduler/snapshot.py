@@ -9,6 +9,8 @@ Invariants:
   of the one GPU in its one allocation;
 - every field added after the foundation has a default meaning "no policy": a Snapshot built
   with the foundation's fields alone is scheduled as before (priority, QoS, FIFO, greedy fit);
+- a Start of a job limited to node pools (``PendingJob.pools``) uses only nodes whose
+  ``NodeState.pool`` is one of them (never a node the snapshot leaves out);
 - ``running_index`` is optional and only saves work: a caller that keeps its running jobs
   across cycles (the simulator) may give what the core would derive from ``running`` anyway
   (see ``RunningIndex``); without it (the live service) the core derives it.
@@ -27,7 +29,7 @@ from petaport.scheduler.config import PolicyConfig
 
 MILLI = 1000  # thousandths of a GPU in one whole GPU
 MIN_MILLI = 100  # CPU-only jobs count as a tenth of a GPU when sizing them
-Shape = tuple[int, int, int, int, str | None, frozenset[str] | None, int]
+Shape = tuple[int, int, int, int, str | None, frozenset[str] | None, int, frozenset[str] | None]
 # a QoS tier as a small int, so that a cycle over 100,000 jobs indexes a tuple per job
 # instead of hashing an enum member (a Python-level ``__hash__``)
 QOS_RANK = {QosTier.PREEMPTIBLE: 0, QosTier.ON_DEMAND: 1, QosTier.RESERVED: 2}
@@ -72,7 +74,9 @@ class PendingJob:
     ignored); 0 or 1000 and more means whole GPUs. ``allowed_models`` (any of them will do) adds
     to ``gpu_model``. ``walltime_s`` is the user's limit, ``predicted_duration_s`` the estimate
     from ``prediction`` (ordering and backfill only) and ``oracle_duration_s`` the true duration,
-    known only to the simulator and used only by the ``sjf_oracle`` baseline.
+    known only to the simulator and used only by the ``sjf_oracle`` baseline. ``pools`` (None:
+    any) names the node pools it may run on: the live service sets it to the pools in Hong Kong
+    for a job that uses resident-only data (``docs/catalogue.md``).
 
     The last six fields are derived once, at construction, so that a cycle over 100,000 jobs
     does not recompute them (the simulator keeps its PendingJobs across cycles).
@@ -96,6 +100,7 @@ class PendingJob:
     predicted_duration_s: float | None = None
     oracle_duration_s: float | None = None
     user: str | None = None
+    pools: frozenset[str] | None = None
     demand_milli: int = field(init=False, repr=False, compare=False)  # GPUs in all, x1000
     submitted_s: float = field(init=False, repr=False, compare=False)
     gpu_s: float | None = field(init=False, repr=False, compare=False)  # predicted GPU seconds
@@ -109,7 +114,7 @@ class PendingJob:
         duration = self.walltime_s if duration is None else duration
         gpu_s = None if duration is None else duration * max(milli, MIN_MILLI) / MILLI
         shape = (self.gpus, self.nodes, self.cpus, self.memory_mb, self.gpu_model,
-                 self.allowed_models, self.gpu_milli)  # fmt: skip
+                 self.allowed_models, self.gpu_milli, self.pools)  # fmt: skip
         shape = _intern(shape)
         object.__setattr__(self, "demand_milli", milli)
         object.__setattr__(self, "submitted_s", self.submitted_at.timestamp())
@@ -221,6 +226,7 @@ class PoolShape:
     cpus: int
     memory_mb: int
     count: int
+    name: str | None = None  # the pool's name (NodeState.pool of its nodes)
 
 
 @dataclass(frozen=True)

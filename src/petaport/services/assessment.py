@@ -112,6 +112,29 @@ def list_for_entry(ctx: Context, p: Principal, entry_id: str) -> list[Assessment
         ]  # fmt: skip
 
 
+def list_visible(ctx: Context, p: Principal) -> list[tuple[AssessmentView, Entry]]:
+    """Assessments the caller may see, newest first: every one for centre reviewers, those of
+    their organisations' models for members (results collected as on ``get``)."""
+    with ctx.db.transaction() as s:
+        repo = CatalogueRepo(s)
+        found = repo.all_assessments()
+        entries = repo.entries_by_id({a.entry_id for a in found})
+        out: list[tuple[AssessmentView, Entry]] = []
+        for a in found:
+            entry = entries[a.entry_id]
+            if is_reviewer(p) or can_contribute(p, entry):
+                version = repo.get_version_by_id(a.version_id)
+                fresh = _refresh(ctx, s, a, entry, version)
+                out.append((AssessmentView(fresh, version.version), entry))
+        return out
+
+
+def may_sign(p: Principal, entry: Entry, a: Assessment) -> bool:
+    """Whether ``p`` may sign ``a`` off now (a reviewer from outside the owner org)."""
+    own = entry.owner_org_id is not None and entry.owner_org_id in p.org_ids()
+    return is_reviewer(p) and not own and a.status is AssessmentStatus.EVALUATED
+
+
 def sign_off(ctx: Context, p: Principal, assessment_id: str, *, approve: bool,
              risk_level: RiskLevel, conditions: str) -> AssessmentView:  # fmt: skip
     """A reviewer's decision; approval clears the model version for sharing."""

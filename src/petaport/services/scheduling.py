@@ -11,7 +11,8 @@ One cycle:
 3. ``petaport.scheduler.schedule`` decides.
 4. ``apply``: preemptions are asked of the backend (the victim's attempt ends PREEMPTED and
    the job is requeued); new reasons are written; each start is recorded *before* the backend
-   launches it (so a crash can never run a job twice), then the launch result is recorded.
+   launches it (so a crash can never run a job twice), then the launch result is recorded. A
+   job whose catalogue access grant has lapsed is not started (``services/catalogue_queue``).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from petaport.domain.tenancy import Scope
 from petaport.scheduler import Decisions, Preemption, Start
 from petaport.scheduler.fairshare import add_usage
 from petaport.scheduler.prediction import DurationHistory, Finished
-from petaport.services import budgets
+from petaport.services import budgets, catalogue_queue
 from petaport.services.context import Context
 from petaport.services.jobs import STOP_CANCEL, STOP_PREEMPT, STOP_REQUEUE, event, request_stop
 from petaport.services.metering import meter_and_alert
@@ -200,6 +201,7 @@ def apply(ctx: Context, decisions: Decisions, loaded: Loaded) -> int:
     if changed:
         with ctx.db.transaction() as s:
             JobRepo(s).set_reasons(changed, ctx.clock())
+    catalogue_queue.hold(ctx, loaded.lapsed, jobs)
     started = 0
     for start in decisions.starts:
         started += _start(ctx, start)
@@ -213,11 +215,8 @@ def _preempt(ctx: Context, p: Preemption) -> None:
         job = repo.get_job(EVERYTHING, p.job_id, for_update=True)
         if job.state != JobState.RUNNING:
             return
-        why = (
-            "its tier is preemptible"
-            if p.reason == "PreemptibleTier"
-            else ("it ran on capacity its owner reclaims")
-        )
+        tier = p.reason == "PreemptibleTier"
+        why = "its tier is preemptible" if tier else "it ran on capacity its owner reclaims"
         ref = request_stop(
             ctx, repo, job, STOP_PREEMPT, f"preempted for job {p.for_job}: {why} ({p.reason})"
         )
@@ -231,8 +230,8 @@ def _start(ctx: Context, start: Start) -> int:
     with ctx.db.transaction() as s:
         repo = JobRepo(s)
         job = current = repo.get_job(EVERYTHING, start.job_id, for_update=True)
-        if current.state != JobState.PENDING:
-            return 0  # cancelled meanwhile
+        if current.state != JobState.PENDING or catalogue_queue.refuse_start(ctx, s, job):
+            return 0  # cancelled meanwhile, or an access grant it relies on has lapsed
         number = current.attempt_count + 1
         attempt = Attempt(
             new_id("att"),

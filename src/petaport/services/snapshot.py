@@ -9,9 +9,10 @@ and the policy from settings (``docs/design/007-live-scheduling.md``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
+from petaport.domain.inventory import NodePool
 from petaport.domain.jobs import GPU_MILLI, QueuedJob, RunningWork
 from petaport.scheduler import (
     NodeState,
@@ -22,9 +23,11 @@ from petaport.scheduler import (
     Snapshot,
 )
 from petaport.scheduler.prediction import DurationHistory
+from petaport.services.catalogue_queue import QueueLimits, queue_limits
 from petaport.services.context import Context
 from petaport.services.ports import NodeInfo
 from petaport.services.quotas import running_usage, scheduler_quotas, stored_usage
+from petaport.storage.repos.inventory import InventoryRepo
 from petaport.storage.repos.jobs import JobRepo
 from petaport.storage.repos.quotas import QuotaRepo, UsageRepo
 
@@ -43,10 +46,29 @@ def policy_config(ctx: Context) -> PolicyConfig:
 
 @dataclass(frozen=True)
 class Loaded:
-    """What one cycle read: the queue and the running work, by job id."""
+    """What one cycle read: the queue and the running work, by job id; the queued jobs left
+    out of the snapshot because an access grant they rely on lapsed (id -> why)."""
 
     pending: dict[str, QueuedJob]
     running: dict[str, RunningWork]
+    lapsed: dict[str, str] = field(default_factory=dict)
+
+
+def node_pools(pools: list[NodePool], nodes: list[NodeInfo], backend_pool: str) -> dict[str, str]:
+    """Node name -> the name of its pool: the pool of that name or whose ``node_names`` include
+    it (``gpu-a-007``), else the backend's own pool (``backend_pool``)."""
+    counts = {p.name: p.node_count for p in pools}
+
+    def pool_of(name: str) -> str:
+        if name in counts:
+            return name
+        head, _, tail = name.rpartition("-")
+        count = counts.get(head)
+        if count is not None and tail.isdigit() and tail == f"{int(tail):03d}":
+            return head if 1 <= int(tail) <= count else backend_pool
+        return backend_pool
+
+    return {n.name: pool_of(n.name) for n in nodes}
 
 
 def take_snapshot(
@@ -58,22 +80,43 @@ def take_snapshot(
         pending = repo.queue()
         quotas = QuotaRepo(s).list()
         usage = UsageRepo(s).all()
+        pools = InventoryRepo(s).list_pools()
+        limits = queue_limits(s, ctx.clock())
     now = ctx.clock()
     config = policy_config(ctx)
     predict = _predictor(history if config.predicts else None)
+    pool_of = node_pools(pools, inventory, ctx.settings.local_node_name)
+    queued = _queued(pending, limits, frozenset(p.name for p in pools if p.in_hong_kong), predict)
     snapshot = Snapshot(
         now,
-        _node_states(inventory, running),
-        tuple(_pending_job(j, predict) for j in pending),
+        _node_states(inventory, running, pool_of),
+        queued,
         tuple(_running_job(r, predict) for r in running if not r.stopping),
         scheduler_quotas(quotas),
         stored_usage(usage) + running_usage(running, now),
         config=config,
     )
-    return snapshot, Loaded({j.id: j for j in pending}, {r.job_id: r for r in running})
+    loaded = Loaded({j.id: j for j in pending}, {r.job_id: r for r in running}, limits.lapsed)
+    return snapshot, loaded
 
 
-def _node_states(inventory: list[NodeInfo], running: list[RunningWork]) -> tuple[NodeState, ...]:
+def _queued(pending: list[QueuedJob], limits: QueueLimits, in_hk: frozenset[str],
+            predict: Predictor) -> tuple[PendingJob, ...]:  # fmt: skip
+    """The queue as the core sees it: jobs whose grant lapsed left out, jobs that use
+    resident-only data limited to the pools in Hong Kong."""
+    if not limits.resident and not limits.lapsed:
+        return tuple(_pending_job(j, predict) for j in pending)
+    lapsed, resident = limits.lapsed, limits.resident
+    return tuple(
+        _pending_job(j, predict, in_hk if j.id in resident else None)
+        for j in pending
+        if j.id not in lapsed
+    )
+
+
+def _node_states(
+    inventory: list[NodeInfo], running: list[RunningWork], pool_of: dict[str, str]
+) -> tuple[NodeState, ...]:
     """Free capacity per node: whole GPUs not held, and GPUs shared by fractional jobs with
     the thousandths still free."""
     whole: dict[str, set[int]] = {}
@@ -97,7 +140,7 @@ def _node_states(inventory: list[NodeInfo], running: list[RunningWork]) -> tuple
         states.append(
             NodeState(
                 n.name,
-                n.name,
+                pool_of[n.name],
                 n.gpu_model,
                 len(n.gpu_indices),
                 tuple(i for i in n.gpu_indices if i not in taken and i not in sharing),
@@ -132,7 +175,9 @@ def _predictor(history: DurationHistory | None) -> Predictor:
     return predict
 
 
-def _pending_job(j: QueuedJob, predict: Predictor) -> PendingJob:
+def _pending_job(
+    j: QueuedJob, predict: Predictor, pools: frozenset[str] | None = None
+) -> PendingJob:
     job = PendingJob(
         j.id,
         j.org_id,
@@ -148,6 +193,7 @@ def _pending_job(j: QueuedJob, predict: Predictor) -> PendingJob:
         gpu_milli=j.gpu_milli,
         walltime_s=j.walltime_s,
         user=j.user_id,
+        pools=pools,
     )
     predicted = predict(job)
     return job if predicted is None else replace(job, predicted_duration_s=predicted)

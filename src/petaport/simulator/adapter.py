@@ -104,7 +104,8 @@ class CoreAdapter:
         # the whole cluster, for snapshots that list every node (the core then sizes jobs
         # against the pools instead of counting node shapes every cycle)
         self.pools = tuple(
-            PoolShape(p.gpu_model, p.gpus_per_node, p.cpus, p.memory_mb, p.count) for p in pools
+            PoolShape(p.gpu_model, p.gpus_per_node, p.cpus, p.memory_mb, p.count, p.name)
+            for p in pools
         )
         self.policy = policy
         self.config = core_config(policy.name, policy.core)

@@ -37,6 +37,12 @@ REASONS: dict[str, str] = {
     PendingReason.BUDGET_EXHAUSTED: N_("The project's budget is used up"),
     PendingReason.GPU_MODEL_UNAVAILABLE: N_("No node pool has the GPU model asked for"),
     PendingReason.PARTITION_CONFIG: N_("The job can never fit any node pool as it is"),
+    PendingReason.POOL_UNAVAILABLE: N_(
+        "It uses resident-only data, and no node pool in Hong Kong can hold it"
+    ),
+    PendingReason.CATALOGUE_ACCESS: N_(
+        "An access grant for data it uses has expired: ask the owner to approve a new request"
+    ),
     PendingReason.REQUEUED: N_("Requeued; waiting to start again"),
     PendingReason.HELD: N_("Held by its owner"),
 }

@@ -31,10 +31,11 @@ def node(
     mem: int = 512_000,
     shared: tuple[tuple[int, int], ...] = (),
     schedulable: bool = True,
+    pool: str = "pool",
 ) -> NodeState:
     free_gpus = tuple(range(gpus)) if free is None else free
     return NodeState(
-        name, "pool", model, gpus, free_gpus, cpus, cpus if cpus_free is None else cpus_free,
+        name, pool, model, gpus, free_gpus, cpus, cpus if cpus_free is None else cpus_free,
         mem, mem, schedulable, shared,
     )  # fmt: skip
 
@@ -59,10 +60,11 @@ def job(
     oracle_s: float | None = None,
     user: str | None = None,
     budget_exhausted: bool = False,
+    pools: frozenset[str] | None = None,
 ) -> PendingJob:
     return PendingJob(
         jid, org, project, priority, qos, T0 - timedelta(seconds=age_s), gpus, nodes, cpus, mem,
-        model, budget_exhausted, milli, models, walltime_s, predicted_s, oracle_s, user,
+        model, budget_exhausted, milli, models, walltime_s, predicted_s, oracle_s, user, pools,
     )  # fmt: skip
 
 

@@ -30,6 +30,7 @@ from petaport.storage.catalogue_tables import (
     CatalogueVersionRow,
     RiskAssessmentRow,
 )
+from petaport.storage.tables import JobRow
 
 CENTRE_KEY = "centre"
 
@@ -108,6 +109,10 @@ class CatalogueRepo:
         if kind is not None:
             q = q.where(CatalogueEntryRow.kind == kind.value)
         return [entry_from_row(r) for r in self.s.scalars(q)]
+
+    def entries_by_id(self, entry_ids: set[str]) -> dict[str, Entry]:
+        q = select(CatalogueEntryRow).where(CatalogueEntryRow.id.in_(sorted(entry_ids)))
+        return {r.id: entry_from_row(r) for r in self.s.scalars(q)}
 
     def entries_named(self, kind: EntryKind, name: str) -> list[Entry]:
         q = select(CatalogueEntryRow).where(
@@ -201,6 +206,15 @@ class CatalogueRepo:
             for r in self.s.scalars(q.limit(1000))
         ]
 
+    def pending_uses(self) -> list[Use]:
+        """The uses of every PENDING job (read once per scheduling cycle)."""
+        u = CatalogueUseRow
+        q = select(u).join(JobRow, JobRow.id == u.job_id).where(JobRow.state == "PENDING")
+        return [
+            Use(r.id, r.job_id, r.org_id, r.project_id, r.entry_id, r.version, r.at)
+            for r in self.s.scalars(q.order_by(u.job_id, u.id))
+        ]
+
     # -- risk assessments
     def add_assessment(self, a: Assessment) -> None:
         self.s.add(RiskAssessmentRow(id=a.id, entry_id=a.entry_id, version_id=a.version_id,
@@ -222,6 +236,12 @@ class CatalogueRepo:
     def find_assessment(self, assessment_id: str) -> Assessment | None:
         row = self.s.get(RiskAssessmentRow, assessment_id)
         return assessment_from_row(row) if row else None
+
+    def all_assessments(self, limit: int = 500) -> list[Assessment]:
+        """The newest assessments of every entry (the service filters what a caller sees)."""
+        r = RiskAssessmentRow
+        q = select(r).order_by(r.created_at.desc(), r.id.desc()).limit(limit)
+        return [assessment_from_row(x) for x in self.s.scalars(q)]
 
     def assessments_of(self, entry_id: str) -> list[Assessment]:
         q = (

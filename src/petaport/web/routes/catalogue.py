@@ -1,6 +1,7 @@
 """Portal pages of the catalogue: browse and search; an entry with its versions, its card, the
-access request form, and (for the owner's org admins) the requests to approve or reject. The
-AI Lab page lists the templates with what a run would use, and launches one.
+access request form, (for the owner's org admins) the requests to approve or reject and the
+publish switch, and for a model its risk assessments with the form that starts one (with its
+cost). The AI Lab page lists the templates with what a run would use, and launches one.
 
 Every page calls the same services as the API, so visibility and rights are the same: another
 tenant's private entry is the not-found page.
@@ -8,16 +9,20 @@ tenant's private entry is the not-found page.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
-from petaport.domain.catalogue import AccessRequired, EntryKind, Sensitivity, needs_grant
+from petaport.domain.catalogue import AccessRequired, Entry, EntryKind, Sensitivity, needs_grant
 from petaport.domain.errors import Conflict, ValidationFailed
-from petaport.lab.templates import get_template
-from petaport.services import catalogue, catalogue_access, lab, portal
+from petaport.domain.tenancy import Principal, Project
+from petaport.lab.templates import ASSESS, get_template
+from petaport.schemas.status import status_of
+from petaport.services import assessment, catalogue, catalogue_access, lab, portal
+from petaport.services.context import Context
 from petaport.web import forms
 from petaport.web.errors import PortalRoute
 from petaport.web.pages import portal_of
@@ -48,23 +53,42 @@ def entry_list(request: Request, v: Member, q: Filter = "", kind: Filter = "",
                                      q=q, kind=kind, sensitivity=sensitivity)  # fmt: skip
 
 
-def _entry_page(request: Request, v: Visitor, entry_id: str, *, error: str | None = None,
-                status: int = 200) -> Response:  # fmt: skip
+def entry_page(request: Request, v: Visitor, entry_id: str, *, error: str | None = None,
+               status: int = 200) -> Response:  # fmt: skip
+    """An entry's page (also shown again, with ``error``, after a refused form)."""
     ctx, p = get_ctx(request), v.principal
     view = catalogue.get_entry(ctx, p, entry_id)
-    projects = [x for x in portal.submit_options(ctx, p).projects
-                if needs_grant(view.entry, x.org_id)]  # fmt: skip
+    options = portal.submit_options(ctx, p).projects
+    projects = [x for x in options if needs_grant(view.entry, x.org_id)]
     grants = catalogue_access.list_grants(ctx, p, entry_id=entry_id)
     return portal_of(request).render(
         request, v, "catalogue/detail.html", status=status, view=view, projects=projects,
         grants=grants, now=ctx.clock(), error=error,
         can_manage=catalogue.can_manage(p, view.entry),
+        risk=_risk(ctx, p, view.entry, [x for x in options if x.org_id == view.entry.owner_org_id]),
     )  # fmt: skip
+
+
+def _risk(ctx: Context, p: Principal, entry: Entry, projects: list[Project]) -> RiskPanel | None:
+    """A model's assessments, and what starting one needs (for its contributors)."""
+    if entry.kind is not EntryKind.MODEL:
+        return None
+    found = assessment.list_for_entry(ctx, p, entry.id)
+    may_start = catalogue.can_contribute(p, entry) and bool(projects)
+    cost = lab.estimate(ctx, p, ASSESS.name, projects[0].id, {}) if may_start else None
+    return RiskPanel(found, projects if may_start else [], cost)
+
+
+@dataclass(frozen=True)
+class RiskPanel:
+    assessments: list[assessment.AssessmentView]
+    projects: list[Project]  # where the visitor may start one (empty: may not)
+    estimate: lab.EstimateView | None
 
 
 @router.get("/portal/catalogue/{entry_id}")
 def entry_detail(request: Request, v: Member, entry_id: str) -> Response:
-    return _entry_page(request, v, entry_id)
+    return entry_page(request, v, entry_id)
 
 
 @router.post("/portal/catalogue/{entry_id}/request")
@@ -75,7 +99,7 @@ def request_access(request: Request, v: Poster, form: Form, entry_id: str) -> Re
             forms.text(form, "purpose"), form.get("accept_dua") == "yes",
         )  # fmt: skip
     except FIXABLE as exc:
-        return _entry_page(request, v, entry_id, error=exc.detail, status=422)
+        return entry_page(request, v, entry_id, error=exc.detail, status=422)
     return RedirectResponse(f"/portal/catalogue/{entry_id}", status_code=303)
 
 
@@ -90,7 +114,17 @@ def decide(request: Request, v: Poster, form: Form, grant_id: str) -> Response:
                                 expires_at=ctx.clock() + timedelta(days=days) if approve else None,
                                 reason=forms.text(form, "reason"))  # fmt: skip
     except FIXABLE as exc:
-        return _entry_page(request, v, entry_id, error=exc.detail, status=422)
+        return entry_page(request, v, entry_id, error=exc.detail, status=422)
+    return RedirectResponse(f"/portal/catalogue/{entry_id}", status_code=303)
+
+
+@router.post("/portal/catalogue/{entry_id}/publish")
+def publish(request: Request, v: Poster, form: Form, entry_id: str) -> Response:
+    """Share the entry beyond its organisation (or make it private again)."""
+    try:
+        catalogue.publish(get_ctx(request), v.principal, entry_id, form.get("published") == "yes")
+    except FIXABLE as exc:
+        return entry_page(request, v, entry_id, error=exc.detail, status=status_of(exc))
     return RedirectResponse(f"/portal/catalogue/{entry_id}", status_code=303)
 
 

@@ -176,3 +176,39 @@ def test_grant_rights_rates_and_status_changes(world: World, clock: Clock, schem
     query = {"funder": "hk-gov", "month": "2026-03"}
     refused = world.call("a_org_admin", "GET", "/v1/funder-statements", params=query)
     assert refused.status_code == 403
+
+
+def test_progress_reports_fill_in_gpu_hours_flag_late_and_suspend(
+    world: World, clock: Clock, scheme: Scheme
+) -> None:
+    milestone = {"key": "m1", "title": "Baseline model", "gpu_hours": "10",
+                 "due": (T0 + timedelta(days=20)).isoformat()}  # fmt: skip
+    g = make_grant(world, milestones=[milestone], report_every_months=1, grace_days=5,
+                   suspend_when_late=True)  # fmt: skip
+    run_for(world, clock, 1.5, gpus=2)
+    meter_due(world.ctx)
+    clock.now = T0 + timedelta(days=31)  # the first month's report is a day late
+    bad = world.call("a_org_admin", "POST", f"/v1/grants/{g['id']}/reports",
+                     json={"summary": "done", "progress": {"m9": "?"}})  # fmt: skip
+    assert (bad.status_code, bad.json()["code"]) == (422, "validation_failed")
+    r = world.call("a_org_admin", "POST", f"/v1/grants/{g['id']}/reports",
+                   json={"summary": "Baseline trained", "progress": {"m1": "done"}})  # fmt: skip
+    assert r.status_code == 201, r.text
+    report = r.json()
+    assert report["late"] is True
+    assert (report["planned_gpu_hours"], report["actual_gpu_hours"]) == ("10", "3.000")
+    world.loop.meter(force=True)
+    assert world.call("a_member", "GET", f"/v1/grants/{g['id']}").json()["status"] == "active"
+    clock.now = T0 + timedelta(days=31 + 30 + 6)  # the second report: missing beyond the grace
+    world.loop.meter(force=True)
+    seen = world.call("a_member", "GET", f"/v1/grants/{g['id']}").json()
+    assert seen["status"] == "suspended"
+    assert any(a["kind"].startswith("report_late_") for a in seen["alerts"])
+    periods = world.call("a_member", "GET", f"/v1/grants/{g['id']}/reports").json()
+    assert [(p["overdue"], p["report"] is not None) for p in periods] == [
+        (False, True),
+        (True, False),
+        (False, False),
+    ]
+    trail = world.call("root", "GET", f"/v1/grants/{g['id']}/audit").json()
+    assert trail[0]["action"] == "grant.suspended" and trail[0]["actor_id"] is None

@@ -194,7 +194,7 @@ def list_alerts(ctx: Context, p: Principal, grant_id: str | None = None) -> list
 
 
 def audit_trail(ctx: Context, p: Principal, grant_id: str) -> list[AuditRecord]:
-    require_committee(p)
     with ctx.db.transaction() as s:
-        GrantRepo(s).get(grant_id)
+        GrantRepo(s).get(grant_id, grant_scope(p))  # another tenant's: not found
+        require_committee(p)
         return AuditRepo(s).list_records(grant_id=grant_id)

@@ -97,14 +97,29 @@ def get_grant(ctx: CtxDep, p: PrincipalDep, grant_id: GrantId) -> GrantPublic:
     return _grant(grants.get_grant(ctx, p, grant_id))
 
 
-@router.post("/grants/{grant_id}/{action}", responses=declare(401, 403, 404, 409, 422))
-def change_grant(
-    ctx: CtxDep, p: PrincipalDep, grant_id: GrantId,
-    action: Annotated[str, Path(pattern="^(suspend|resume|close)$")], body: GrantAction,
-) -> GrantPublic:  # fmt: skip
-    """Suspend, resume or close a grant (committee, centre admins); recorded in the audit
-    trail. While suspended or once closed, charges go to the org at list price."""
-    return _grant(grants.change_status(ctx, p, grant_id, action, body.reason))
+STATUS_ERRORS = declare(401, 403, 404, 409, 422)
+
+
+@router.post("/grants/{grant_id}/suspend", responses=STATUS_ERRORS)
+def suspend_grant(ctx: CtxDep, p: PrincipalDep, grant_id: GrantId, body: GrantAction
+                  ) -> GrantPublic:  # fmt: skip
+    """Suspend a grant (committee, centre admins): its charges go to the org at list price
+    until it is resumed. Recorded in the audit trail, as are resume and close."""
+    return _grant(grants.change_status(ctx, p, grant_id, "suspend", body.reason))
+
+
+@router.post("/grants/{grant_id}/resume", responses=STATUS_ERRORS)
+def resume_grant(ctx: CtxDep, p: PrincipalDep, grant_id: GrantId, body: GrantAction
+                 ) -> GrantPublic:  # fmt: skip
+    return _grant(grants.change_status(ctx, p, grant_id, "resume", body.reason))
+
+
+@router.post("/grants/{grant_id}/close", responses=STATUS_ERRORS)
+def close_grant(ctx: CtxDep, p: PrincipalDep, grant_id: GrantId, body: GrantAction
+                ) -> GrantPublic:  # fmt: skip
+    """Close a grant for good (committee, centre admins); a stop-mode grant then no longer
+    holds the project's jobs, which the org pays at list price."""
+    return _grant(grants.change_status(ctx, p, grant_id, "close", body.reason))
 
 
 @router.get("/grants/{grant_id}/audit", responses=declare(401, 403, 404, 422))

@@ -100,26 +100,30 @@ def get_grant(ctx: CtxDep, p: PrincipalDep, grant_id: GrantId) -> GrantPublic:
 STATUS_ERRORS = declare(401, 403, 404, 409, 422)
 
 
+def _reason(body: GrantAction | None) -> str:
+    return body.reason if body is not None else ""
+
+
 @router.post("/grants/{grant_id}/suspend", responses=STATUS_ERRORS)
-def suspend_grant(ctx: CtxDep, p: PrincipalDep, grant_id: GrantId, body: GrantAction
+def suspend_grant(ctx: CtxDep, p: PrincipalDep, grant_id: GrantId, body: GrantAction | None = None
                   ) -> GrantPublic:  # fmt: skip
     """Suspend a grant (committee, centre admins): its charges go to the org at list price
     until it is resumed. Recorded in the audit trail, as are resume and close."""
-    return _grant(grants.change_status(ctx, p, grant_id, "suspend", body.reason))
+    return _grant(grants.change_status(ctx, p, grant_id, "suspend", _reason(body)))
 
 
 @router.post("/grants/{grant_id}/resume", responses=STATUS_ERRORS)
-def resume_grant(ctx: CtxDep, p: PrincipalDep, grant_id: GrantId, body: GrantAction
+def resume_grant(ctx: CtxDep, p: PrincipalDep, grant_id: GrantId, body: GrantAction | None = None
                  ) -> GrantPublic:  # fmt: skip
-    return _grant(grants.change_status(ctx, p, grant_id, "resume", body.reason))
+    return _grant(grants.change_status(ctx, p, grant_id, "resume", _reason(body)))
 
 
 @router.post("/grants/{grant_id}/close", responses=STATUS_ERRORS)
-def close_grant(ctx: CtxDep, p: PrincipalDep, grant_id: GrantId, body: GrantAction
+def close_grant(ctx: CtxDep, p: PrincipalDep, grant_id: GrantId, body: GrantAction | None = None
                 ) -> GrantPublic:  # fmt: skip
     """Close a grant for good (committee, centre admins); a stop-mode grant then no longer
     holds the project's jobs, which the org pays at list price."""
-    return _grant(grants.change_status(ctx, p, grant_id, "close", body.reason))
+    return _grant(grants.change_status(ctx, p, grant_id, "close", _reason(body)))
 
 
 @router.get("/grants/{grant_id}/audit", responses=declare(401, 403, 404, 422))

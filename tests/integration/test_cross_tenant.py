@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from petaport.domain.subsidy import Scheme
+from petaport.storage.repos.subsidy import SchemeRepo
 from tests.integration.catalogue_helpers import entry, publish, version, write_dataset
 from tests.integration.conftest import World
 from tests.integration.money import post_usage
@@ -64,6 +66,13 @@ OBJECT_ENDPOINTS: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/v1/catalogue/grants/{agr_a}", None),
     ("POST", "/v1/catalogue/grants/{agr_a}/decision", {"approve": False, "reason": "no"}),
     ("GET", "/v1/lab/runs/{job_a}/outputs", None),
+    ("GET", "/v1/grants/{grt_a}", None),
+    ("POST", "/v1/grants/{grt_a}/suspend", {"reason": "x"}),
+    ("POST", "/v1/grants/{grt_a}/resume", {}),
+    ("POST", "/v1/grants/{grt_a}/close", {}),
+    ("GET", "/v1/grants/{grt_a}/audit", None),
+    ("GET", "/v1/grants/{grt_a}/reports", None),
+    ("POST", "/v1/grants/{grt_a}/reports", {"summary": "all on track"}),
 ]
 # Centre-wide objects: every tenant may read them; only centre admins may change them.
 CENTRE_ENDPOINTS: list[tuple[str, str, dict[str, Any] | None]] = [
@@ -107,10 +116,15 @@ WRONG_ROLE = {
     ("POST", "/v1/catalogue/entries/{cat_a}/versions/{ver_a}/verify"): "a_viewer",
     ("POST", "/v1/catalogue/assessments/{asm_a}/signoff"): "a_org_admin",
     ("POST", "/v1/catalogue/grants/{agr_a}/decision"): "a_org_admin",
+    ("POST", "/v1/grants/{grt_a}/suspend"): "a_org_admin",
+    ("POST", "/v1/grants/{grt_a}/resume"): "a_org_admin",
+    ("POST", "/v1/grants/{grt_a}/close"): "a_org_admin",
+    ("GET", "/v1/grants/{grt_a}/audit"): "a_org_admin",
+    ("POST", "/v1/grants/{grt_a}/reports"): "a_member",
 }
 JAN = datetime(2026, 1, 5, tzinfo=UTC)
 ID_RE = re.compile(
-    r"\b(?:org|prj|usr|mem|tok|pool|job|att|evt|ses|quo|inv|bud|alr|cat|ver|agr|use|asm)"
+    r"\b(?:org|prj|usr|mem|tok|pool|job|att|evt|ses|quo|inv|bud|alr|cat|ver|agr|use|asm|grt|rpt)"
     r"_[0-9a-z]{26}\b"
 )
 
@@ -130,7 +144,19 @@ def _prepare(world: World) -> dict[str, str]:
     assert budget.status_code == 200, budget.text
     return {**world.ids, "job_a": job["id"], "pool": pools[0]["id"], "quo_a": quota.json()["id"],
             "inv_a": issued.json()["issued"][0]["id"], "bud_a": budget.json()["id"],
-            **_catalogue(world)}  # fmt: skip
+            **_catalogue(world), "grt_a": _grant(world)}  # fmt: skip
+
+
+def _grant(world: World) -> str:
+    """A subsidy grant on org a's project."""
+    with world.ctx.db.transaction() as s:
+        SchemeRepo(s).save(Scheme("sch_aiss", "AISS", "hk-gov"), JAN)
+    made = world.call("root", "POST", "/v1/grants",
+                      json={"scheme_id": "sch_aiss", "project": "org-a/proj-a",
+                            "valid_from": "2026-01-01T00:00:00Z",
+                            "valid_until": "2027-01-01T00:00:00Z"})  # fmt: skip
+    assert made.status_code == 201, made.text
+    return str(made.json()["id"])
 
 
 def _catalogue(world: World) -> dict[str, str]:

@@ -13,6 +13,7 @@ from petaport.api import problems
 from petaport.api.routers import (
     auth,
     catalogue,
+    grants,
     inventory,
     invoices,
     jobs,
@@ -65,7 +66,19 @@ def create_api(ctx: Context) -> FastAPI:
     )
     app.state.ctx = ctx
     problems.install(app)
-    for module in (auth, tenancy, inventory, money, jobs, quotas, invoices, slurm, catalogue, lab):
+    for module in (
+        auth,
+        tenancy,
+        inventory,
+        money,
+        jobs,
+        quotas,
+        invoices,
+        slurm,
+        catalogue,
+        lab,
+        grants,
+    ):
         app.include_router(module.router, prefix="/v1")
     app.include_router(system.router)
     app.add_middleware(LatencyMiddleware, ctx=ctx)

@@ -15,7 +15,7 @@ Invariants:
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -94,30 +94,44 @@ def build_invoice(
     charges: Iterable[Charge],
     *,
     copay: CoPay = NO_COPAY,
+    subsidies: Mapping[str, Money] | None = None,
     fees: Iterable[Fee] = (),
     currency: str = HKD,
 ) -> Invoice:
-    """A draft invoice from the org's charges in ``month`` (others are ignored) and fees."""
+    """A draft invoice from the org's charges in ``month`` (others are ignored) and fees.
+    ``subsidies`` (source id -> funder share, from the stored drawdown) overrides ``copay``
+    for the charges it names; the others are split by ``copay``."""
     groups: dict[tuple[str, str, str, str], list[Charge]] = {}
     for c in charges:
         if c.record.org_id == org_id and c.record.month == month:
             groups.setdefault(_usage_key(c), []).append(c)
-    lines = [_usage_line(key, groups[key], copay, currency) for key in sorted(groups)]
+    shares = subsidies or {}
+    lines = [_usage_line(key, groups[key], copay, shares, currency) for key in sorted(groups)]
     lines += [_fee_line(fee) for fee in fees]
     return Invoice(org_id, month, tuple(lines), currency)
 
 
 def _usage_line(
-    key: tuple[str, str, str, str], charges: list[Charge], copay: CoPay, currency: str
+    key: tuple[str, str, str, str],
+    charges: list[Charge],
+    copay: CoPay,
+    shares: Mapping[str, Money],
+    currency: str,
 ) -> InvoiceLine:
     project_id, resource, model, tier = key
-    splits = [copay.split(c.amount) for c in charges]
+    splits = [_split(c, copay, shares) for c in charges]
     return InvoiceLine(
         project_id, " ".join(p for p in (resource, model, tier) if p), resource, QosTier(tier),
         sum((c.record.unit_seconds for c in charges), Decimal(0)),
         total((c.amount for c in charges), currency), total((f for _, f in splits), currency),
         total((o for o, _ in splits), currency),
     )  # fmt: skip
+
+
+def _split(c: Charge, copay: CoPay, shares: Mapping[str, Money]) -> tuple[Money, Money]:
+    """(org share, subsidy) of one charge: its stored funder share, else ``copay``'s."""
+    share = shares.get(c.source_id)
+    return copay.split(c.amount) if share is None else (c.amount - share, share)
 
 
 def _fee_line(fee: Fee) -> InvoiceLine:

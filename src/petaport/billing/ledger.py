@@ -123,19 +123,28 @@ def _entry(
 
 @dataclass(frozen=True)
 class CoPay:
-    """Split of each charge: ``funder_rate`` of it (rounded half-even to cents) to the funder."""
+    """Split of each charge: ``funder_rate`` of it (rounded half-even to cents) to the funder,
+    or, when ``funder_amount`` is given, exactly that amount (the share the subsidy drawdown,
+    ``billing.copay``, decided for one charge under its grant's caps)."""
 
     funder_id: str | None = None
     funder_rate: Decimal = Decimal(0)
+    funder_amount: Money | None = None
 
     def __post_init__(self) -> None:
         if not Decimal(0) <= self.funder_rate <= Decimal(1):
             raise ValidationFailed("a funder rate is between 0 and 1")
-        if self.funder_rate and self.funder_id is None:
+        fixed = self.funder_amount is not None and not self.funder_amount.is_zero
+        if (self.funder_rate or fixed) and self.funder_id is None:
             raise ValidationFailed("a funder share needs a funder")
 
     def split(self, amount: Money) -> tuple[Money, Money]:
         """(org share, funder share): whole cents each, summing to ``amount`` exactly."""
+        if self.funder_amount is not None:
+            funder = self.funder_amount
+            if abs(funder.amount) > abs(amount.amount) or funder.amount * amount.amount < 0:
+                raise ValidationFailed("a funder share has the charge's sign and is within it")
+            return amount - funder, funder
         if not self.funder_rate:
             return amount, Money.zero(amount.currency)
         funder = round_to_cents(amount.amount * self.funder_rate, amount.currency)

@@ -14,6 +14,7 @@ import typer
 from petaport.cli import (
     auth,
     catalogue,
+    grants,
     inventory,
     invoices,
     jobs,
@@ -87,3 +88,5 @@ app.command(cls=CliCommand)(invoices.revenue)
 app.add_typer(slurm.slurm_app, name="slurm")
 app.add_typer(catalogue.catalogue_app, name="catalogue")
 app.add_typer(lab.lab_app, name="lab")
+app.add_typer(grants.grants_app, name="grants")
+app.add_typer(grants.subsidy_app, name="subsidy")

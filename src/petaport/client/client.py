@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from petaport.client.auth import AuthApi
 from petaport.client.catalogue import CatalogueApi
 from petaport.client.config import load_config
+from petaport.client.grants import GrantsApi
 from petaport.client.inventory import InventoryApi
 from petaport.client.invoices import InvoicesApi
 from petaport.client.jobs import JobsApi
@@ -22,7 +23,7 @@ from petaport.client.transport import DEFAULT_TIMEOUT_S
 
 
 class PetaportClient(AuthApi, TenancyApi, InventoryApi, JobsApi, QuotasApi, MoneyApi, InvoicesApi,
-                     SlurmApi, CatalogueApi):  # fmt: skip
+                     SlurmApi, CatalogueApi, GrantsApi):  # fmt: skip
     """A synchronous client: ``PetaportClient(base_url, token=None, timeout=30.0)``.
 
     Use it as a context manager (or call ``close()``) to release the connection pool.

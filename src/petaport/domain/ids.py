@@ -28,6 +28,7 @@ PREFIXES = frozenset(
         "inv",
     }
     | {"cat", "ver", "agr", "use", "asm"}  # catalogue: entries, versions, grants, uses, assessments
+    | {"grt", "aud", "gal", "rpt"}  # subsidy: grants, audit, grant alerts, progress reports
 )
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 

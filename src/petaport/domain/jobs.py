@@ -75,6 +75,7 @@ class PendingReason(enum.StrEnum):
     RESOURCES = "Resources"  # not enough free resources right now
     QUOTA_EXCEEDED = "QuotaExceeded"
     BUDGET_EXHAUSTED = "BudgetExhausted"
+    GRANT_EXHAUSTED = "GrantExhausted"  # its subsidy grant's cap is reached or it expired
     GPU_MODEL_UNAVAILABLE = "GpuModelUnavailable"  # no node pool has the model asked for
     PARTITION_CONFIG = "PartitionConfig"  # the job can never fit any node pool as it is
     # it may run only on some node pools (those in Hong Kong, for resident-only data) and none

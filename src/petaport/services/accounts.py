@@ -45,6 +45,7 @@ from petaport.services.metering import gpu_models
 from petaport.services.pricing import load_book
 from petaport.storage.repos.billing import OrgBillingRepo, UsageRepo
 from petaport.storage.repos.budgets import BudgetAlert, BudgetRepo, StoredBudget
+from petaport.storage.repos.drawdown import DrawdownRepo
 from petaport.storage.repos.jobs import JobRepo
 from petaport.storage.repos.ledger import LedgerRepo
 from petaport.storage.repos.tenancy import TenancyRepo
@@ -187,7 +188,7 @@ class AccountView:
     org_id: str
     billing: OrgBilling
     balance: Money  # prepaid: money left; post-paid: what the org owes (negative)
-    month_spend: Money  # charged this Hong Kong month
+    month_spend: Money  # the org's share of what was charged this Hong Kong month
 
 
 def set_plan(ctx: Context, p: Principal, org_ref: str, f: PlanFields) -> AccountView:
@@ -267,7 +268,8 @@ def account(ctx: Context, p: Principal, org_ref: str) -> AccountView:
         billing = OrgBillingRepo(s).find(org.id) or default_billing(org.id, now)
         ledger = LedgerRepo(s)
         balance = -ledger.balance(org_account(org.id, billing.mode))
-        month = ledger.income(org.id, month_of(now))
+        funded = DrawdownRepo(s).funded_for_org(org.id, month_of(now))
+        month = ledger.income(org.id, month_of(now)) - funded  # the org's share
     return AccountView(org.id, billing, Money(balance), Money(month))
 
 

@@ -51,6 +51,13 @@ from petaport.domain.jobs import (
 from petaport.domain.tenancy import Scope
 from petaport.scheduler import Decisions, Snapshot, schedule
 from petaport.services.context import Context
+from petaport.services.grant_gate import (
+    grant_budgets,
+    grant_projects,
+    org_shares,
+    relabel,
+    stop_reason,
+)
 from petaport.services.jobs import STOP_CANCEL, request_stop
 from petaport.services.snapshot import Loaded
 from petaport.storage.repos.billing import OrgBillingRepo, UsageRepo
@@ -110,14 +117,15 @@ def trial_budgets(billing: Iterable[OrgBilling], now: datetime) -> list[StoredBu
 def _spend(
     s: Session, budgets: Sequence[StoredBudget], now: datetime
 ) -> dict[str, tuple[Decimal, Decimal]]:
-    """Budget id -> (HKD, GPU-seconds) spent in its current period."""
+    """Budget id -> (HKD, GPU-seconds) spent in its current period. HKD counts the org's
+    share of each charge (list price less what a subsidy grant paid); GPU time counts all."""
     by_since: dict[datetime | None, list[tuple[str, str, Decimal, Decimal]]] = {}
     out = {}
     repo = UsageRepo(s)
     for sb in budgets:
         since = period_start(sb.budget, now)
         if since not in by_since:
-            by_since[since] = repo.spend_by_project(since)
+            by_since[since] = org_shares(s, repo.spend_by_project(since), since)
         b = sb.budget
         rows = [r for r in by_since[since] if b.covers(r[0], r[1])]
         out[b.id] = (sum((r[2] for r in rows), ZERO), sum((r[3] for r in rows), ZERO))
@@ -129,6 +137,7 @@ def compute_states(
 ) -> list[BudgetState]:
     stored = BudgetRepo(s).list_budgets()
     stored += trial_budgets(OrgBillingRepo(s).all().values(), now)
+    stored += grant_budgets(s, now)
     if not stored:
         return []
     spend = _spend(s, stored, now)
@@ -247,6 +256,7 @@ def budgeted_orgs(s: Session, now: datetime) -> frozenset[str]:
     """Orgs with a budget (or an ended trial): the only ones whose jobs the gate looks at."""
     orgs = {sb.budget.org_id for sb in BudgetRepo(s).list_budgets()}
     orgs |= {b.org_id for b in OrgBillingRepo(s).all().values() if b.trial_over(now)}
+    orgs |= {sb.budget.org_id for sb in grant_budgets(s, now)}
     return frozenset(orgs)
 
 
@@ -302,7 +312,12 @@ def schedule_within(
     g = cycle_gate(ctx, loaded, book, models)
     if g.projects:
         snapshot = replace(snapshot, exhausted_projects=g.projects)
-    return admit_starts(ctx, g, schedule(snapshot), loaded, book, models), g
+    decisions = admit_starts(ctx, g, schedule(snapshot), loaded, book, models)
+    held = grant_projects(g.states)
+    if held:
+        project_of = {j.id: j.project_id for j in loaded.pending.values()}
+        decisions = replace(decisions, waits=relabel(dict(decisions.waits), held, project_of))
+    return decisions, g
 
 
 def admit_starts(
@@ -321,19 +336,19 @@ def admit_starts(
 
 def stop_overruns(ctx: Context, g: BudgetGate, loaded: Loaded) -> None:
     """Stop running jobs whose budget has been exhausted for longer than its grace."""
+    held = grant_projects(g.states)
     for job_id in g.stop_ids:
         victim = loaded.running.get(job_id)
         if victim is not None and not victim.stopping:
-            _stop(ctx, job_id)
+            _stop(ctx, job_id, stop_reason(victim.project_id, held))
 
 
-def _stop(ctx: Context, job_id: str) -> None:
+def _stop(ctx: Context, job_id: str, why: str) -> None:
     with ctx.db.transaction() as s:
         repo = JobRepo(s)
         job = repo.get_job(Scope(everything=True), job_id, for_update=True)
         if job.state != JobState.RUNNING:
             return
-        why = "stopped: its budget is exhausted and the grace period is over"
         ref = request_stop(ctx, repo, job, STOP_CANCEL, why)
     if ref is not None:
         ctx.backend.cancel(ref)

@@ -41,6 +41,7 @@ from petaport.domain.tenancy import Org, Principal, Scope, scope_of
 from petaport.services.authz import can_admin_org, require_centre_admin
 from petaport.services.context import Context
 from petaport.storage.repos.billing import OrgBillingRepo, UsageRepo
+from petaport.storage.repos.drawdown import DrawdownRepo
 from petaport.storage.repos.invoices import InvoiceRepo
 from petaport.storage.repos.ledger import LedgerRepo
 from petaport.storage.repos.reports import ReportRepo
@@ -124,10 +125,12 @@ class _Month:
     entries: list[JournalEntry]
     credit: JournalEntry | None
     poc: bool
+    subsidies: dict[str, Money]  # source id -> the funder's share (the stored drawdown)
 
     def invoice(self, org_id: str, month: str) -> Invoice:
         extra = [self.credit] if self.credit is not None else []
-        return build_invoice(org_id, month, self.charges, fees=fee_lines(self.entries + extra))
+        return build_invoice(org_id, month, self.charges, subsidies=self.subsidies,
+                             fees=fee_lines(self.entries + extra))  # fmt: skip
 
 
 def _load_month(s: Session, org_id: str, month: str, now: datetime) -> _Month:
@@ -140,7 +143,7 @@ def _load_month(s: Session, org_id: str, month: str, now: datetime) -> _Month:
         wanted = plan_credit_entry(billing, month, total(c.amount for c in charges))
         if wanted is not None and all(e.id != wanted.id for e in entries):
             credit = wanted
-    return _Month(charges, entries, credit, poc)
+    return _Month(charges, entries, credit, poc, DrawdownRepo(s).subsidies(org_id, month))
 
 
 def _view(s: Session, invoice_id: str | None, inv: Invoice) -> InvoiceView:
@@ -221,6 +224,12 @@ def _issue_in(s: Session, org_id: str, month: str, now: datetime) -> InvoiceView
             f"{draft.currency} {income:,} of income; some usage is not posted (or posted twice)",
             code="invoice_ledger_mismatch",
         )
+    funded = DrawdownRepo(s).funder_postings(None, month, org_id)
+    if draft.subsidy_total.amount != funded:
+        raise Conflict(
+            f"the invoice of {month} would show {draft.subsidy_total} of subsidy but funders "
+            f"were posted {draft.currency} {funded:,}", code="invoice_ledger_mismatch",
+        )  # fmt: skip
     issued = issue(draft, repo.next_sequence(month), now)
     invoice_id = new_id("inv")
     try:

@@ -21,7 +21,13 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from petaport.billing.ledger import BillingMode, JournalEntry, charge_entry, plan_fee_entry
+from petaport.billing.ledger import (
+    NO_COPAY,
+    BillingMode,
+    JournalEntry,
+    charge_entry,
+    plan_fee_entry,
+)
 from petaport.billing.metering import attempt_usage, meter, month_bounds
 from petaport.billing.plans import OrgBilling, Plan
 from petaport.billing.prices import PriceBook
@@ -31,6 +37,8 @@ from petaport.domain.inventory import NodePool
 from petaport.domain.jobs import Attempt, Job
 from petaport.services.budgets import raise_alerts
 from petaport.services.context import Context
+from petaport.services.drawdown import split_new
+from petaport.services.grant_watch import check_grants
 from petaport.services.pricing import load_book
 from petaport.storage.repos.billing import (
     MeteringRepo,
@@ -119,19 +127,20 @@ def _meter_batch(
     usage, ledger, progress = UsageRepo(s), LedgerRepo(s), MeteringRepo(s)
     known = usage.known_source_ids([a.id for _, a in batch])
     new: list[Charge] = []
-    entries: list[JournalEntry] = []
+    ran_on: dict[str, str | None] = {}  # attempt id -> GPU model, for the co-pay split
     for job, attempt in batch:
-        mode = billing[job.org_id].mode if job.org_id in billing else BillingMode.POSTPAID
-        for charge in charges_of(job, attempt, book, now, models):
-            if charge.source_id in known:
-                continue
-            new.append(charge)
-            entry = charge_entry(charge, job.org_id, mode)
-            if entry is not None:
-                entries.append(entry)
-        final = attempt.state.is_terminal
-        progress.mark(attempt.id, now, final)
+        new += [c for c in charges_of(job, attempt, book, now, models) if c.source_id not in known]
+        ran_on[attempt.id] = _model(job, attempt, models)
+        progress.mark(attempt.id, now, attempt.state.is_terminal)
     usage.add(new, now)
+    copays = split_new(s, new, ran_on, now)
+    entries: list[JournalEntry] = []
+    for charge in new:
+        org_id = charge.record.org_id
+        mode = billing[org_id].mode if org_id in billing else BillingMode.POSTPAID
+        entry = charge_entry(charge, org_id, mode, copays.get(charge.source_id, NO_COPAY))
+        if entry is not None:
+            entries.append(entry)
     posted = ledger.post(entries, now)
     return len(new), posted
 
@@ -156,5 +165,6 @@ def meter_and_alert(ctx: Context) -> None:
         meter_due(ctx)
         with ctx.db.transaction() as s:
             raise_alerts(s, ctx.clock())
+            check_grants(s, ctx.clock())
     except Exception:
         log.exception("metering failed")

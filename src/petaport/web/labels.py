@@ -35,6 +35,7 @@ REASONS: dict[str, str] = {
     PendingReason.RESOURCES: N_("Waiting for enough free GPUs, CPUs or memory"),
     PendingReason.QUOTA_EXCEEDED: N_("The project's quota is in use"),
     PendingReason.BUDGET_EXHAUSTED: N_("The project's budget is used up"),
+    PendingReason.GRANT_EXHAUSTED: N_("The project's subsidy grant is used up or has ended"),
     PendingReason.GPU_MODEL_UNAVAILABLE: N_("No node pool has the GPU model asked for"),
     PendingReason.PARTITION_CONFIG: N_("The job can never fit any node pool as it is"),
     PendingReason.POOL_UNAVAILABLE: N_(

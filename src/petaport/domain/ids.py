@@ -28,6 +28,9 @@ PREFIXES = frozenset(
         "inv",
     }
     | {"cat", "ver", "agr", "use", "asm"}  # catalogue: entries, versions, grants, uses, assessments
+    # subsidy workflow: schemes, calls, applications, attachments, reviewer assignments,
+    # decisions, grants, audit records
+    | {"sch", "call", "app", "atc", "rva", "dec", "grt", "aud"}
 )
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 

@@ -244,4 +244,9 @@ class SlurmWatermarkRow(Base):
 
 # The models of the money and catalogue tables live in their own modules; importing them here
 # registers them with ``Base.metadata`` (migrations and tests read it from this module).
-from petaport.storage import catalogue_tables, money_tables, subsidy_tables  # noqa: E402, F401
+from petaport.storage import (  # noqa: E402, F401
+    catalogue_tables,
+    money_tables,
+    subsidy_tables,
+    subsidy_workflow_tables,
+)

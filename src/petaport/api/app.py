@@ -20,6 +20,8 @@ from petaport.api.routers import (
     money,
     quotas,
     slurm,
+    subsidy,
+    subsidy_applications,
     system,
     tenancy,
 )
@@ -65,7 +67,8 @@ def create_api(ctx: Context) -> FastAPI:
     )
     app.state.ctx = ctx
     problems.install(app)
-    for module in (auth, tenancy, inventory, money, jobs, quotas, invoices, slurm, catalogue, lab):
+    for module in (auth, tenancy, inventory, money, jobs, quotas, invoices, slurm, catalogue, lab,
+                   subsidy, subsidy_applications):  # fmt: skip
         app.include_router(module.router, prefix="/v1")
     app.include_router(system.router)
     app.add_middleware(LatencyMiddleware, ctx=ctx)

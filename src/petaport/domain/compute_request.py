@@ -176,12 +176,16 @@ def estimate(i: ComputeInput) -> ComputeEstimate:
 
 def _assumptions(i: ComputeInput, factor: int, method: FineTuning,
                  peak: Decimal) -> tuple[str, ...]:  # fmt: skip
-    what = {Mode.TRAINING: "training: forward 2·N·D + backward 4·N·D",
-            Mode.INFERENCE: "inference: a forward pass, 2·N·D over prompt and generated tokens",
-            Mode.FINE_TUNING: ("full fine-tuning: the same passes as training"
-                               if method is FineTuning.FULL else
-                               "LoRA fine-tuning: forward 2·N·D + backward through frozen "
-                               "weights 2·N·D; no weight gradients; adapter FLOPs ignored")}
+    what = {
+        Mode.TRAINING: "training: forward 2·N·D + backward 4·N·D",
+        Mode.INFERENCE: "inference: a forward pass, 2·N·D over prompt and generated tokens",
+        Mode.FINE_TUNING: (
+            "full fine-tuning: the same passes as training"
+            if method is FineTuning.FULL
+            else "LoRA fine-tuning: forward 2·N·D + backward through frozen "
+            "weights 2·N·D; no weight gradients; adapter FLOPs ignored"
+        ),
+    }
     tflops = (peak / T).quantize(Decimal("0.1"), rounding=ROUND_HALF_EVEN)
     out = [
         f"FLOPs = {factor}·N·D ({what[i.mode]}); attention FLOPs are ignored",

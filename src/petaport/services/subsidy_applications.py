@@ -219,8 +219,15 @@ def add_attachment(ctx: Context, p: Principal, app_id: str, filename: str,
         att = Attachment(att_id, app.id, name, len(data), hashlib.sha256(data).hexdigest(),
                          str(path), p.user.id, now)  # fmt: skip
         ApplicationRepo(s).add_attachment(att)
-        audit(s, p, "application.attachment_added", app, now, subject=("attachment", att_id),
-              details={"filename": name, "sha256": att.sha256, "size_bytes": len(data)})
+        audit(
+            s,
+            p,
+            "application.attachment_added",
+            app,
+            now,
+            subject=("attachment", att_id),
+            details={"filename": name, "sha256": att.sha256, "size_bytes": len(data)},
+        )
         return att
 
 
@@ -237,4 +244,3 @@ def attachment_content(ctx: Context, p: Principal, app_id: str,
         raise ValidationFailed("the stored attachment does not match its checksum",
                                code="attachment_corrupt")  # fmt: skip
     return found[0], data
-

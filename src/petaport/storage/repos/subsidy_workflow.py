@@ -131,6 +131,20 @@ def _milestone_rows(app_id: str, milestones: tuple[Milestone, ...]) -> list[Mile
             for i, m in enumerate(milestones)]  # fmt: skip
 
 
+def _fill(row: ApplicationRow, app: Application) -> None:
+    p = app.proposal
+    row.title, row.description, row.gpu_model = p.title, p.description, p.gpu_model
+    row.gpu_hours, row.duration_months = p.gpu_hours, p.duration_months
+    row.declarations, row.calculation = sorted(p.declarations), dict(p.calculation)
+    row.state, row.version = app.state.value, app.version
+    row.changes_reason = app.changes_reason
+    row.updated_at = app.updated_at
+    sc = app.screening
+    row.screened_eligible = sc.eligible if sc else None
+    row.screening_reason, row.screened_by = (sc.reason, sc.by) if sc else ("", None)
+    row.screened_at = sc.at if sc else None
+
+
 class ApplicationRepo:
     def __init__(self, session: Session) -> None:
         self.s = session
@@ -147,34 +161,28 @@ class ApplicationRepo:
                            _screening(r))  # fmt: skip
 
     def add(self, app: Application) -> Application:
-        self.s.add(ApplicationRow(id=app.id, call_id=app.call_id, scheme_id=app.scheme_id,
-                                  org_id=app.org_id, project_id=app.project_id,
-                                  category=app.category.value, created_by=app.created_by,
-                                  created_at=app.created_at))  # fmt: skip
+        row = ApplicationRow(id=app.id, call_id=app.call_id, scheme_id=app.scheme_id,
+                             org_id=app.org_id, project_id=app.project_id,
+                             category=app.category.value, created_by=app.created_by,
+                             created_at=app.created_at)  # fmt: skip
+        _fill(row, app)
+        self.s.add(row)
         self.s.flush()
-        return self.save(app)
+        self.s.add_all(_milestone_rows(app.id, app.proposal.milestones))
+        self.s.flush()
+        return app
 
     def save(self, app: Application) -> Application:
         """Store the proposal (milestones replaced), state, version, reasons and screening."""
         row = self.s.get(ApplicationRow, app.id)
         if row is None:
             raise NotFound(f"no application {app.id}")
-        p = app.proposal
-        row.title, row.description, row.gpu_model = p.title, p.description, p.gpu_model
-        row.gpu_hours, row.duration_months = p.gpu_hours, p.duration_months
-        row.declarations, row.calculation = sorted(p.declarations), dict(p.calculation)
-        row.state, row.version = app.state.value, app.version
-        row.changes_reason = app.changes_reason
-        row.updated_at = app.updated_at
-        sc = app.screening
-        row.screened_eligible = sc.eligible if sc else None
-        row.screening_reason, row.screened_by = (sc.reason, sc.by) if sc else ("", None)
-        row.screened_at = sc.at if sc else None
+        _fill(row, app)
         old = select(MilestoneRow).where(MilestoneRow.application_id == app.id)
-        for row_ in self.s.scalars(old):
-            self.s.delete(row_)
+        for milestone in self.s.scalars(old):
+            self.s.delete(milestone)
         self.s.flush()
-        self.s.add_all(_milestone_rows(app.id, p.milestones))
+        self.s.add_all(_milestone_rows(app.id, app.proposal.milestones))
         self.s.flush()
         return app
 
@@ -323,4 +331,3 @@ class ReviewRepo:
                          r.decided_at, r.version,
                          terms_from_json(r.terms) if r.terms else None, r.grant_id)
                 for r in self.s.scalars(q)]  # fmt: skip
-

@@ -66,8 +66,14 @@ def test_pdf_attachments_are_checked_stored_and_downloadable(world: World) -> No
     _, call_id = scheme_and_call(world)
     app = draft(world, call_id)
     url = f"{APPS}/{app['id']}/attachments"
-    bad = world.call("a_org_admin", "POST", url, params={"filename": "x.pdf"},
-                     content=b"PK\x03\x04 a zip", headers={"Content-Type": "application/pdf"})
+    bad = world.call(
+        "a_org_admin",
+        "POST",
+        url,
+        params={"filename": "x.pdf"},
+        content=b"PK\x03\x04 a zip",
+        headers={"Content-Type": "application/pdf"},
+    )
     assert bad.status_code == 422 and bad.json()["code"] == "attachment_not_pdf"
     big = PDF + b"0" * (world.ctx.settings.subsidy_review.attachment_max_bytes)
     too_big = world.call("a_org_admin", "POST", url, params={"filename": "x.pdf"}, content=big)
@@ -88,8 +94,12 @@ def test_request_changes_reopens_and_resubmission_adds_a_version(world: World) -
     _, call_id = scheme_and_call(world)
     app_id = submitted(world, call_id)
     url = f"{APPS}/{app_id}"
-    asked = world.call("root", "POST", f"{url}/decision",
-                       json={"outcome": "changes_requested", "reasons": "Split milestone 2"})
+    asked = world.call(
+        "root",
+        "POST",
+        f"{url}/decision",
+        json={"outcome": "changes_requested", "reasons": "Split milestone 2"},
+    )
     assert ok(asked, 201)["application_state"] == "changes_requested"
     reopened = ok(world.call("a_org_admin", "GET", url))
     assert reopened["can_edit"] and reopened["changes_reason"] == "Split milestone 2"
@@ -113,8 +123,14 @@ def test_screening_refuses_an_ineligible_category(world: World) -> None:
     refused = world.call("root", "POST", f"{APPS}/{app_id}/screening",
                          json={"eligible": True, "reason": ""})  # fmt: skip
     assert refused.status_code == 422 and refused.json()["code"] == "category_not_eligible"
-    ended = ok(world.call("root", "POST", f"{APPS}/{app_id}/screening",
-                          json={"eligible": False, "reason": "start-ups are not eligible"}))
+    ended = ok(
+        world.call(
+            "root",
+            "POST",
+            f"{APPS}/{app_id}/screening",
+            json={"eligible": False, "reason": "start-ups are not eligible"},
+        )
+    )
     assert ended["state"] == "ineligible" and ended["screening"]["eligible"] is False
 
 

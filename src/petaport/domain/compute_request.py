@@ -191,7 +191,7 @@ def _assumptions(i: ComputeInput, factor: int, method: FineTuning,
         f"FLOPs = {factor}·N·D ({what[i.mode]}); attention FLOPs are ignored",
         f"peak of one {i.gpu_model.upper()} at {i.precision.value.upper()}: {tflops} TFLOP/s "
         "dense (data-sheet figure without sparsity)",
-        f"model FLOPs utilisation (MFU) {i.mfu:%} of peak",
+        f"model FLOPs utilisation (MFU) {(i.mfu * 100).normalize():f}% of peak",
         "GPU-hours = FLOPs / (peak × MFU × 3600), rounded up to 0.1",
     ]  # fmt: skip
     if i.mode is not Mode.INFERENCE and i.epochs != 1:

@@ -205,12 +205,13 @@ def _safe_name(filename: str) -> str:
 def add_attachment(ctx: Context, p: Principal, app_id: str, filename: str,
                    data: bytes) -> Attachment:  # fmt: skip
     """Store a PDF with the application (while it is editable)."""
-    check_pdf(data, ctx.settings.subsidy_review.attachment_max_bytes)
-    name, now = _safe_name(filename), ctx.clock()
+    now = ctx.clock()
     with ctx.db.transaction() as s:
         app = visible_application(s, p, app_id)
         require_applicant_admin(p, app.org_id)
         app.check_editable()
+        check_pdf(data, ctx.settings.subsidy_review.attachment_max_bytes)
+        name = _safe_name(filename)
         att_id = new_id("atc")
         folder = ctx.settings.data_dir / "subsidy" / app.id
         folder.mkdir(parents=True, exist_ok=True)

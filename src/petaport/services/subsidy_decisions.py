@@ -62,12 +62,13 @@ def _check_may_decide(p: Principal, outcome: Outcome) -> None:
 def decide(ctx: Context, p: Principal, app_id: str, outcome: Outcome, reasons: str,
            terms: Terms | None = None) -> DecisionResult:  # fmt: skip
     """Record the decision, move the application and (approval) create its grant."""
-    _check_may_decide(p, outcome)
-    text, now = check_reasons(outcome, reasons), ctx.clock()
-    if outcome is Outcome.APPROVED and terms is None:
-        raise ValidationFailed("an approval needs its terms: GPU-hours, validity and cap")
+    now = ctx.clock()
     with ctx.db.transaction() as s:
         app = visible_application(s, p, app_id)
+        _check_may_decide(p, outcome)
+        text = check_reasons(outcome, reasons)
+        if outcome is Outcome.APPROVED and terms is None:
+            raise ValidationFailed("an approval needs its terms: GPU-hours, validity and cap")
         app = move(s, p, app, ACTIONS[outcome], now, text)
         grant = None
         if outcome is Outcome.APPROVED and terms is not None:

@@ -76,12 +76,12 @@ class ReviewsView:
 
 def screen(ctx: Context, p: Principal, app_id: str, eligible: bool, reason: str) -> Application:
     """Eligible: the application goes to review. Ineligible (with a reason): it ends there."""
-    require_secretariat(p)
     text, now = reason.strip(), ctx.clock()
-    if not eligible and not text:
-        raise ValidationFailed("give the reason the application is ineligible")
     with ctx.db.transaction() as s:
         app = visible_application(s, p, app_id)
+        require_secretariat(p)
+        if not eligible and not text:
+            raise ValidationFailed("give the reason the application is ineligible")
         scheme = SchemeRepo(s).get(app.scheme_id)
         if eligible and not scheme.eligible(app.category):
             raise CategoryNotEligible(f"{app.category.value} organisations are not eligible "
@@ -111,10 +111,10 @@ def _forward_if_complete(s: Session, app: Application, ctx: Context) -> Applicat
 
 def assign(ctx: Context, p: Principal, app_id: str, reviewer: str) -> Assignment:
     """Assign a reviewer (username or id) to a screened application."""
-    require_secretariat(p)
     now = ctx.clock()
     with ctx.db.transaction() as s:
         app = visible_application(s, p, app_id)
+        require_secretariat(p)
         if app.state is not State.REVIEW:
             raise Conflict(f"reviewers are assigned once the application is screened eligible "
                            f"(it is '{app.state.value}')", code="illegal_transition")  # fmt: skip

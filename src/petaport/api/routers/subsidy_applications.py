@@ -50,6 +50,7 @@ PDF: dict[str, Any] = {"application/pdf": {"schema": {"type": "string", "format"
 PDF_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": PDF}}
 PDF_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": PDF, "description": "The PDF."}}
 Filename = Annotated[str, Query(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f/\\]+$")]
+DEFAULT_NAME = "attachment.pdf"
 
 
 @router.get("/applications", responses=declare(401, 422))
@@ -95,7 +96,7 @@ def submit(ctx: CtxDep, p: PrincipalDep, app_id: str) -> ApplicationPublic:
              responses=declare(401, 403, 404, 409, 413, 422),
              openapi_extra=PDF_BODY)  # fmt: skip
 async def add_attachment(
-    request: Request, ctx: CtxDep, p: PrincipalDep, app_id: str, filename: Filename
+    request: Request, ctx: CtxDep, p: PrincipalDep, app_id: str, filename: Filename = DEFAULT_NAME
 ) -> AttachmentPublic:
     """Attach a PDF (the request body; checked by its ``%PDF-`` magic bytes and size)."""
     limit = ctx.settings.subsidy_review.attachment_max_bytes

@@ -74,7 +74,7 @@ def _calc(**kw: object) -> Decimal:
                 "epochs": Decimal(5),
             },
             "29479.2",
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_calculator_table(kw: dict[str, object], gpu_hours: str) -> None:
@@ -106,7 +106,7 @@ def test_calculator_lists_its_assumptions_and_steps() -> None:
         {"tokens": None},
         {"parameters": Decimal(-1)},
         {"tokens": Decimal("NaN")},
-    ],  # fmt: skip
+    ],
 )
 def test_calculator_refuses_what_it_cannot_compute(kw: dict[str, object]) -> None:
     with pytest.raises(ValidationFailed):

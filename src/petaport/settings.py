@@ -44,6 +44,18 @@ class SlurmSettings(BaseModel):
     accounting_overlap_s: int = Field(default=600, ge=0)
 
 
+class SubsidyReviewSettings(BaseModel):
+    """The subsidy workflow (``PETAPORT_SUBSIDY_REVIEW__*``; docs/subsidy.md): attachment size
+    limit and the target days per stage of the stage clock (longer: flagged overdue)."""
+
+    attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    draft_days: float = Field(default=60, gt=0)
+    screening_days: float = Field(default=7, gt=0)
+    review_days: float = Field(default=21, gt=0)
+    committee_days: float = Field(default=14, gt=0)
+    changes_requested_days: float = Field(default=30, gt=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PETAPORT_", env_file=".env", env_nested_delimiter="__", extra="ignore"
@@ -79,6 +91,7 @@ class Settings(BaseSettings):
     metering_interval_s: float = Field(default=60.0, gt=0)
     budget_default_reservation_s: int = Field(default=3600, gt=0)
     seed_demo: bool = True
+    subsidy_review: SubsidyReviewSettings = SubsidyReviewSettings()
     # The backend's own node pool is in Hong Kong (resident-only catalogue data may run on it).
     pool_in_hong_kong: bool = True
     # Where organisations' data lives: <catalogue_root>/<org-slug>/ (and _centre/ for the

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from petaport.domain.subsidy import Scheme
-from petaport.storage.repos.subsidy import SchemeRepo
+from petaport.domain.tenancy import Role
 from tests.integration.catalogue_helpers import entry, publish, version, write_dataset
 from tests.integration.conftest import World
 from tests.integration.money import post_usage
+from tests.integration.subsidy_helpers import PDF, PROPOSAL, add_staff, draft, scheme_and_call
 from tests.unit.billing.builders import usage
 
 # (method, path template, body) for every endpoint that names an object in its path.
@@ -73,6 +73,25 @@ OBJECT_ENDPOINTS: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/v1/grants/{grt_a}/audit", None),
     ("GET", "/v1/grants/{grt_a}/reports", None),
     ("POST", "/v1/grants/{grt_a}/reports", {"summary": "all on track"}),
+    ("GET", "/v1/subsidy/applications/{app_a}", None),
+    ("PUT", "/v1/subsidy/applications/{app_a}", PROPOSAL),
+    ("POST", "/v1/subsidy/applications/{app_a}/submit", None),
+    ("POST", "/v1/subsidy/applications/{app_a}/attachments", None),
+    ("GET", "/v1/subsidy/applications/{app_a}/attachments/{atc_a}", None),
+    ("POST", "/v1/subsidy/applications/{app_a}/screening", {"eligible": True, "reason": ""}),
+    ("POST", "/v1/subsidy/applications/{app_a}/assignments", {"reviewer": "rev1"}),
+    ("POST", "/v1/subsidy/applications/{app_a}/coi", {"coi": "none", "statement": ""}),
+    (
+        "POST",
+        "/v1/subsidy/applications/{app_a}/scores",
+        {"scores": [{"criterion": "team", "score": 5, "comment": ""}]},
+    ),
+    ("GET", "/v1/subsidy/applications/{app_a}/reviews", None),
+    (
+        "POST",
+        "/v1/subsidy/applications/{app_a}/decision",
+        {"outcome": "rejected", "reasons": "no"},
+    ),
 ]
 # Centre-wide objects: every tenant may read them; only centre admins may change them.
 CENTRE_ENDPOINTS: list[tuple[str, str, dict[str, Any] | None]] = [
@@ -93,6 +112,13 @@ CENTRE_ENDPOINTS: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/v1/lab/templates/{template}", None),
     ("POST", "/v1/lab/templates/{template}/estimate", {"project": "org-a/proj-a"}),
     ("POST", "/v1/lab/templates/{template}/runs", {"project": "org-a/proj-a"}),
+    ("GET", "/v1/subsidy/schemes/{sch}", None),
+    ("PUT", "/v1/subsidy/schemes/{sch}", {"name": "AISS", "funder": "hk-gov"}),
+    (
+        "PUT",
+        "/v1/subsidy/calls/{call}",
+        {"name": "x", "opens_at": "2027-01-01T00:00:00Z", "closes_at": "2027-02-01T00:00:00Z"},
+    ),
 ]
 # Actions a weaker role of the same org may not take: 403, with nothing changed.
 WRONG_ROLE = {
@@ -121,10 +147,18 @@ WRONG_ROLE = {
     ("POST", "/v1/grants/{grt_a}/close"): "a_org_admin",
     ("GET", "/v1/grants/{grt_a}/audit"): "a_org_admin",
     ("POST", "/v1/grants/{grt_a}/reports"): "a_member",
+    ("PUT", "/v1/subsidy/applications/{app_a}"): "a_member",
+    ("POST", "/v1/subsidy/applications/{app_a}/submit"): "a_viewer",
+    ("POST", "/v1/subsidy/applications/{app_a}/screening"): "a_org_admin",
+    ("POST", "/v1/subsidy/applications/{app_a}/assignments"): "a_org_admin",
+    ("POST", "/v1/subsidy/applications/{app_a}/decision"): "a_org_admin",
+    ("PUT", "/v1/subsidy/schemes/{sch}"): "a_org_admin",
+    ("PUT", "/v1/subsidy/calls/{call}"): "a_org_admin",
 }
 JAN = datetime(2026, 1, 5, tzinfo=UTC)
 ID_RE = re.compile(
-    r"\b(?:org|prj|usr|mem|tok|pool|job|att|evt|ses|quo|inv|bud|alr|cat|ver|agr|use|asm|grt|rpt)"
+    r"\b(?:org|prj|usr|mem|tok|pool|job|att|evt|ses|quo|inv|bud|alr|cat|ver|agr|use|asm|"
+    r"sch|call|app|atc|rva|dec|grt|aud|rpt)"
     r"_[0-9a-z]{26}\b"
 )
 
@@ -142,17 +176,17 @@ def _prepare(world: World) -> dict[str, str]:
     budget = world.call("root", "PUT", "/v1/budgets",
                         json={"org": "org-a", "project": "proj-a", "limit": "100"})  # fmt: skip
     assert budget.status_code == 200, budget.text
-    return {**world.ids, "job_a": job["id"], "pool": pools[0]["id"], "quo_a": quota.json()["id"],
-            "inv_a": issued.json()["issued"][0]["id"], "bud_a": budget.json()["id"],
-            **_catalogue(world), "grt_a": _grant(world)}  # fmt: skip
+    ids = {**world.ids, "job_a": job["id"], "pool": pools[0]["id"], "quo_a": quota.json()["id"],
+           "inv_a": issued.json()["issued"][0]["id"], "bud_a": budget.json()["id"],
+           **_catalogue(world), **_subsidy(world)}  # fmt: skip
+    ids["grt_a"] = _grant(world, ids["sch"])
+    return ids
 
 
-def _grant(world: World) -> str:
-    """A subsidy grant on org a's project."""
-    with world.ctx.db.transaction() as s:
-        SchemeRepo(s).save(Scheme("sch_aiss", "AISS", "hk-gov"), JAN)
+def _grant(world: World, scheme_id: str) -> str:
+    """A subsidy grant on org a's project, made directly by the centre."""
     made = world.call("root", "POST", "/v1/grants",
-                      json={"scheme_id": "sch_aiss", "project": "org-a/proj-a",
+                      json={"scheme_id": scheme_id, "project": "org-a/proj-a",
                             "valid_from": "2026-01-01T00:00:00Z",
                             "valid_until": "2027-01-01T00:00:00Z"})  # fmt: skip
     assert made.status_code == 201, made.text
@@ -177,6 +211,17 @@ def _catalogue(world: World) -> dict[str, str]:
     assert asked.status_code == 201, asked.text
     return {"cat_a": model["id"], "ver_a": "1", "asm_a": started.json()["id"],
             "agr_a": asked.json()["id"], "template": "image-throughput"}  # fmt: skip
+
+
+def _subsidy(world: World) -> dict[str, str]:
+    """A draft application of org a with a PDF attached; the scheme and its call."""
+    add_staff(world, "rev1", Role.REVIEWER)
+    scheme_id, call_id = scheme_and_call(world)
+    app = draft(world, call_id)
+    attached = world.call("a_org_admin", "POST", f"/v1/subsidy/applications/{app['id']}"
+                          "/attachments", content=PDF)  # fmt: skip
+    assert attached.status_code == 201, attached.text
+    return {"app_a": app["id"], "atc_a": attached.json()["id"], "sch": scheme_id, "call": call_id}
 
 
 def _check(

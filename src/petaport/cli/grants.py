@@ -21,12 +21,11 @@ from petaport.cli.output import (
     table,
 )
 from petaport.cli.session import CliCommand, api
+from petaport.cli.subsidy import subsidy_app
 from petaport.schemas.grants import GrantPublic, PeriodPublic, ReportCreate
 
 grants_app = typer.Typer(help="Subsidy grants: drawdown against caps, status, progress reports.",
                          no_args_is_help=True)  # fmt: skip
-subsidy_app = typer.Typer(help="The subsidy scheme's money: funder statements.",
-                          no_args_is_help=True)  # fmt: skip
 GrantArg = Annotated[str, typer.Argument(help="The grt_ id (see grants list).")]
 ReasonOption = Annotated[str, typer.Option("--reason", help="Why (kept in the audit trail).")]
 

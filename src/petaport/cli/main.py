@@ -23,6 +23,8 @@ from petaport.cli import (
     quotas,
     slurm,
     submit,
+    subsidy,
+    subsidy_review,
     tenancy,
 )
 from petaport.cli.session import EXIT_CODES_HELP, CliCommand, CliGroup
@@ -89,4 +91,5 @@ app.add_typer(slurm.slurm_app, name="slurm")
 app.add_typer(catalogue.catalogue_app, name="catalogue")
 app.add_typer(lab.lab_app, name="lab")
 app.add_typer(grants.grants_app, name="grants")
-app.add_typer(grants.subsidy_app, name="subsidy")
+app.add_typer(subsidy.subsidy_app, name="subsidy")
+del subsidy_review  # its commands register on subsidy_app when imported

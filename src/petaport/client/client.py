@@ -18,12 +18,13 @@ from petaport.client.jobs import JobsApi
 from petaport.client.money import MoneyApi
 from petaport.client.quotas import QuotasApi
 from petaport.client.slurm import SlurmApi
+from petaport.client.subsidy import SubsidyApi
 from petaport.client.tenancy import TenancyApi
 from petaport.client.transport import DEFAULT_TIMEOUT_S
 
 
 class PetaportClient(AuthApi, TenancyApi, InventoryApi, JobsApi, QuotasApi, MoneyApi, InvoicesApi,
-                     SlurmApi, CatalogueApi, GrantsApi):  # fmt: skip
+                     SlurmApi, CatalogueApi, GrantsApi, SubsidyApi):  # fmt: skip
     """A synchronous client: ``PetaportClient(base_url, token=None, timeout=30.0)``.
 
     Use it as a context manager (or call ``close()``) to release the connection pool.

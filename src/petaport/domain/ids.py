@@ -28,7 +28,9 @@ PREFIXES = frozenset(
         "inv",
     }
     | {"cat", "ver", "agr", "use", "asm"}  # catalogue: entries, versions, grants, uses, assessments
-    | {"grt", "aud", "gal", "rpt"}  # subsidy: grants, audit, grant alerts, progress reports
+    # subsidy: schemes, calls, applications, attachments, reviewer assignments, decisions,
+    # grants, audit records, grant alerts, progress reports
+    | {"sch", "call", "app", "atc", "rva", "dec", "grt", "aud", "gal", "rpt"}
 )
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 

@@ -17,6 +17,7 @@ from petaport.domain.tenancy import Membership, Org, OrgCategory, Project, Role,
 from petaport.services.auth import hash_password
 from petaport.services.catalogue_seed import seed_catalogue
 from petaport.services.context import Context
+from petaport.services.subsidy_schemes import seed_subsidy
 from petaport.storage.repos.tenancy import TenancyRepo
 from petaport.storage.tables import UserRow
 
@@ -85,6 +86,7 @@ def seed_demo(ctx: Context) -> list[SeededUser]:
                 repo.add_membership(Membership(new_id("mem"), user.id, org.id, role, ctx.clock()))
                 out.append(SeededUser(user.username, pw, f"{role.value} of {org_name}"))
     seed_catalogue(ctx, admin_id)
+    seed_subsidy(ctx)
     _write_credentials(ctx, out)
     return out
 

@@ -249,4 +249,5 @@ from petaport.storage import (  # noqa: E402, F401
     drawdown_tables,
     money_tables,
     subsidy_tables,
+    subsidy_workflow_tables,
 )

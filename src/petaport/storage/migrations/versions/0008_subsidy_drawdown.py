@@ -2,7 +2,7 @@
 progress reports
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-22 10:00:00.000000
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from petaport.storage.coltypes import Cents, ExactDecimal
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

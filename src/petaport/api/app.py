@@ -20,6 +20,7 @@ from petaport.api.routers import (
     money,
     quotas,
     slurm,
+    spend,
     system,
     tenancy,
 )
@@ -65,7 +66,8 @@ def create_api(ctx: Context) -> FastAPI:
     )
     app.state.ctx = ctx
     problems.install(app)
-    for module in (auth, tenancy, inventory, money, jobs, quotas, invoices, slurm, catalogue, lab):
+    for module in (auth, tenancy, inventory, money, spend, jobs, quotas, invoices, slurm, catalogue,
+                   lab):  # fmt: skip
         app.include_router(module.router, prefix="/v1")
     app.include_router(system.router)
     app.add_middleware(LatencyMiddleware, ctx=ctx)

@@ -3,6 +3,7 @@ cost estimates."""
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response, status
@@ -93,7 +94,7 @@ def add_price_version(ctx: CtxDep, p: PrincipalDep, body: PriceVersionCreate) ->
         (PriceKey(ResourceClass(x.resource), x.gpu_model, QosTier(x.tier)), x.unit_price)
         for x in body.prices
     )
-    new = pricing.NewVersion(body.id, body.effective_from, prices, body.minimum_billable_s,
+    new = pricing.NewVersion(body.id, body.effective_from.astimezone(UTC), prices, body.minimum_billable_s,
                              PreemptionCredit(body.preemption_credit))  # fmt: skip
     return version_public(pricing.add_version(ctx, p, new))
 

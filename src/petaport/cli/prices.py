@@ -69,6 +69,14 @@ def parse_effective(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=local_zone())
 
 
+def price_text(value: Decimal, grouping: bool = True) -> str:
+    """``32`` -> ``32.00``, ``1200`` -> ``1,200.00`` (no comma with ``grouping=False``);
+    ``0.0375`` stays as it is (prices have up to four decimals)."""
+    exponent = value.normalize().as_tuple().exponent
+    places = max(2, -exponent) if isinstance(exponent, int) else 2
+    return f"{value:{',' if grouping else ''}.{places}f}"
+
+
 def table_of(v: PriceVersionPublic) -> dict[Key, Decimal]:
     return {(p.resource, p.gpu_model, p.tier): p.unit_price for p in v.prices}
 
@@ -91,8 +99,8 @@ def _diff_rows(old: Mapping[Key, Decimal], new: Mapping[Key, Decimal]) -> list[t
             continue
         change = "added" if before is None else "removed" if after is None else (
             f"{(after - before) * 100 / before:+.1f}%" if before else "new price")  # fmt: skip
-        rows.append((key_text(key), f"{before:,}" if before is not None else "-",
-                     f"{after:,}" if after is not None else "-", change))  # fmt: skip
+        rows.append((key_text(key), price_text(before) if before is not None else "-",
+                     price_text(after) if after is not None else "-", change))  # fmt: skip
     return rows
 
 
@@ -100,7 +108,8 @@ def show_diff(latest: PriceVersionPublic, body: PriceVersionCreate) -> None:
     old = table_of(latest)
     new: dict[Key, Decimal] = {(p.resource, p.gpu_model, p.tier): p.unit_price for p in body.prices}
     rows = _diff_rows(old, new)
-    title = f"{body.id} (from {body.effective_from.isoformat()}) against {latest.id}"
+    start = body.effective_from.astimezone(local_zone())
+    title = f"{body.id} from {start:%Y-%m-%d %H:%M %Z}, against {latest.id}"
     console.print(table(("PRICE", "NOW", "NEW", "CHANGE"), rows, title=title), markup=False)
     same = len(set(old) & set(new)) - sum(1 for r in rows if r[3] not in ("added", "removed"))
     console.print(f"{len(rows)} changed, {same} unchanged.", markup=False)
@@ -125,7 +134,7 @@ def prices(ctx: typer.Context, output: OutputOption = OutputFormat.TABLE) -> Non
     cols = ("VERSION", "FROM", "RESOURCE", "MODEL", "TIER", "HKD PER UNIT-HOUR")
     rows = [
         (v.id, v.effective_from.astimezone(local_zone()).isoformat(timespec="minutes"),
-         p.resource, p.gpu_model or "(default)", p.tier, f"{p.unit_price:,}")
+         p.resource, p.gpu_model or "(default)", p.tier, price_text(p.unit_price))
         for v in versions
         for p in v.prices
     ]  # fmt: skip
@@ -211,8 +220,8 @@ def export(
         f"minimum_billable_s: {latest.minimum_billable_s}",
         f"preemption_credit: {latest.preemption_credit}",
         "prices:",
-        *(f"  {key_text(k)}: '{p}'" for k, p in sorted(table_of(latest).items(),
-                                                      key=lambda kv: key_text(kv[0]))),
+        *(f"  {key_text(k)}: '{price_text(p, grouping=False)}'"
+          for k, p in sorted(table_of(latest).items(), key=lambda kv: key_text(kv[0]))),
     ]  # fmt: skip
     text = "\n".join(lines) + "\n"
     if out is None:

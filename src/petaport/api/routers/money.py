@@ -94,7 +94,8 @@ def add_price_version(ctx: CtxDep, p: PrincipalDep, body: PriceVersionCreate) ->
         (PriceKey(ResourceClass(x.resource), x.gpu_model, QosTier(x.tier)), x.unit_price)
         for x in body.prices
     )
-    new = pricing.NewVersion(body.id, body.effective_from.astimezone(UTC), prices, body.minimum_billable_s,
+    start = body.effective_from.astimezone(UTC)
+    new = pricing.NewVersion(body.id, start, prices, body.minimum_billable_s,
                              PreemptionCredit(body.preemption_credit))  # fmt: skip
     return version_public(pricing.add_version(ctx, p, new))
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_validator
 
 from petaport.schemas import JobCreate, Model, QosName, Text
 
@@ -159,6 +159,12 @@ class PriceCreate(Model):
     tier: QosName
     unit_price: UnitPrice = Field(description="HKD per unit-hour (storage: per TiB-month).")
 
+    @model_validator(mode="after")
+    def _model_for_gpus_only(self) -> PriceCreate:
+        if self.gpu_model is not None and self.resource != "gpu_hour":
+            raise ValueError("only gpu_hour prices name a GPU model")
+        return self
+
 
 class PriceVersionCreate(Model):
     """A new edition of the price list. It takes effect on a whole hour, now or later and after
@@ -169,3 +175,10 @@ class PriceVersionCreate(Model):
     prices: list[PriceCreate] = Field(min_length=1, max_length=1000)
     minimum_billable_s: int = Field(60, ge=0, le=86_400)
     preemption_credit: Literal["none", "last_partial_hour", "full"] = "last_partial_hour"
+
+    @field_validator("effective_from")
+    @classmethod
+    def _billable_year(cls, value: datetime) -> datetime:
+        if not 2000 <= value.year <= 9000:
+            raise ValueError("effective_from must be between the years 2000 and 9000")
+        return value

@@ -194,13 +194,14 @@ def price_version(form: Fields, zone: tzinfo, _: Gettext) -> NewVersion:
     """The new price version form; the start is a local date and time in ``zone``."""
     try:
         start = datetime.fromisoformat(text(form, "effective_from")).replace(tzinfo=zone)
-    except ValueError:
+        start = start.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise ValidationFailed(_("Enter when the version takes effect.")) from None
     try:
         credit = PreemptionCredit(text(form, "preemption_credit"))
     except ValueError:
         raise ValidationFailed(_("Choose a preemption credit rule from the list.")) from None
     return NewVersion(
-        id=text(form, "id"), effective_from=start.astimezone(UTC), prices=prices(form, _),
+        id=text(form, "id"), effective_from=start, prices=prices(form, _),
         minimum_billable_s=whole(form, "minimum_billable_s", 60, _), preemption_credit=credit,
     )  # fmt: skip

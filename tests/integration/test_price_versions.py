@@ -60,6 +60,9 @@ def test_bad_versions_are_refused_and_nothing_is_stored(world: World) -> None:
     count = len(world.call("root", "GET", "/v1/prices").json())
     incomplete = _version(world, "no-cpu", "2027-06-01T00:00:00+08:00")
     incomplete["prices"] = [p for p in incomplete["prices"] if p["resource"] != "cpu_core_hour"]
+    cpu_model = _version(world, "cpu-model", "2027-06-01T00:00:00+08:00")
+    cpu_model["prices"].append({**cpu_model["prices"][-1], "resource": "cpu_core_hour",
+                                "gpu_model": "H800", "tier": "reserved"})  # fmt: skip
     for body, status, code in (
         (_version(world, "past", "2026-11-01T00:00:00+08:00"), 422, "price_version_in_past"),
         (_version(world, "early", "2026-12-01T00:00:00+08:00"), 422, "price_version_not_latest"),
@@ -68,6 +71,8 @@ def test_bad_versions_are_refused_and_nothing_is_stored(world: World) -> None:
         (_version(world, "naive", "2027-06-01T00:00:00"), 422, "validation_failed"),
         (_version(world, "bad", "2027-06-01T00:00:00Z", **{"cpu_core_hour/reserved": "-1"}),
          422, "validation_failed"),
+        (cpu_model, 422, "validation_failed"),
+        (_version(world, "ancient", "0001-01-01T00:00:00+08:00"), 422, "validation_failed"),
         (_version(world, "list-2027", "2027-06-01T00:00:00Z"), 409, "price_version_exists"),
     ):  # fmt: skip
         r = _post(world, body)

@@ -44,6 +44,7 @@ OBJECT_ENDPOINTS: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/v1/budgets/{bud_a}", None),
     ("DELETE", "/v1/budgets/{bud_a}", None),
     ("GET", "/v1/orgs/{org_a}/account", None),
+    ("GET", "/v1/orgs/{org_a}/spend", None),
     ("PUT", "/v1/orgs/{org_a}/plan", {"plan": "payg"}),
     ("POST", "/v1/orgs/{org_a}/top-ups", {"amount": "1.00", "reference": "x"}),
     ("GET", "/v1/catalogue/entries/{cat_a}", None),

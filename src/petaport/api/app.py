@@ -21,6 +21,7 @@ from petaport.api.routers import (
     money,
     quotas,
     slurm,
+    spend,
     subsidy,
     subsidy_applications,
     system,
@@ -68,8 +69,8 @@ def create_api(ctx: Context) -> FastAPI:
     )
     app.state.ctx = ctx
     problems.install(app)
-    for module in (auth, tenancy, inventory, money, jobs, quotas, invoices, slurm, catalogue, lab,
-                   grants, subsidy, subsidy_applications):  # fmt: skip
+    for module in (auth, tenancy, inventory, money, spend, jobs, quotas, invoices, slurm, catalogue,
+                   lab, grants, subsidy, subsidy_applications):  # fmt: skip
         app.include_router(module.router, prefix="/v1")
     app.include_router(system.router)
     app.add_middleware(LatencyMiddleware, ctx=ctx)

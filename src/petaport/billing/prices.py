@@ -127,6 +127,12 @@ def price_version(
     return PriceVersion(version_id, effective_from, items, **terms)  # type: ignore[arg-type]
 
 
+def unpriced(current: PriceVersion, new: PriceVersion) -> list[PriceKey]:
+    """Keys ``current`` prices that ``new`` prices neither exactly nor by its model default:
+    usage of them after ``new`` takes effect could not be rated."""
+    return [k for k, _ in current.prices if new.find_price(k.resource, k.gpu_model, k.tier) is None]
+
+
 @dataclass(frozen=True)
 class PriceBook:
     versions: tuple[PriceVersion, ...]

@@ -20,8 +20,10 @@ from petaport.cli import (
     jobs,
     lab,
     money,
+    prices,
     quotas,
     slurm,
+    spend,
     submit,
     subsidy,
     subsidy_review,
@@ -80,7 +82,8 @@ app.add_typer(inventory.pools_app, name="pools")
 app.add_typer(quotas.quotas_app, name="quotas")
 app.command(cls=CliCommand)(quotas.fairshare)
 app.command(cls=CliCommand)(money.usage)
-app.command(cls=CliCommand)(money.prices)
+app.add_typer(prices.prices_app, name="prices")
+app.command(cls=CliCommand)(spend.spend)
 app.command(cls=CliCommand)(money.account)
 app.command(cls=CliCommand)(money.plan)
 app.command(cls=CliCommand)(money.topup)

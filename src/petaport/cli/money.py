@@ -1,4 +1,5 @@
-"""``usage``, ``budgets``, ``prices``, ``account``, ``plan`` and ``topup``: money from the CLI.
+"""``usage``, ``budgets``, ``account``, ``plan`` and ``topup``: money from the CLI (``prices`` and
+``spend`` have their own modules).
 
 Amounts are HKD with two decimals; Decimal throughout (never a float).
 """
@@ -17,8 +18,6 @@ from petaport.cli.output import (
     console,
     emit,
     emit_one,
-    print_json,
-    table,
 )
 from petaport.cli.session import CliCommand, api
 from petaport.cli.session import usage as usage_error
@@ -129,23 +128,6 @@ def alerts(output: OutputOption = OutputFormat.TABLE) -> None:
         return (a.at.isoformat(timespec="seconds"), a.budget_id, f"{a.threshold}%", a.message)
 
     emit(rows, output, ("AT", "BUDGET", "THRESHOLD", "MESSAGE"), row)
-
-
-def prices(output: OutputOption = OutputFormat.TABLE) -> None:
-    """The price book: HKD per unit-hour by resource, GPU model and tier, per version."""
-    with api() as client:
-        versions = client.list_prices()
-    if output is OutputFormat.JSON:
-        print_json(versions)
-        return
-    cols = ("VERSION", "FROM", "RESOURCE", "MODEL", "TIER", "HKD PER UNIT-HOUR")
-    rows = [
-        (v.id, v.effective_from.date().isoformat(), p.resource, p.gpu_model or "(default)",
-         p.tier, f"{p.unit_price:,}")
-        for v in versions
-        for p in v.prices
-    ]  # fmt: skip
-    console.print(table(cols, rows))
 
 
 def account(

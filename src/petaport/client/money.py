@@ -1,4 +1,5 @@
-"""Endpoints for money: prices, budgets and alerts, accounts, usage and cost estimates."""
+"""Endpoints for money: prices and new price versions, budgets and alerts, accounts, usage,
+spend and cost estimates."""
 
 from __future__ import annotations
 
@@ -11,15 +12,26 @@ from petaport.schemas.money import (
     BudgetSet,
     EstimatePublic,
     PlanSet,
+    PriceVersionCreate,
     PriceVersionPublic,
     TopUpCreate,
     UsageLinePublic,
 )
+from petaport.schemas.spend import SpendPublic
 
 
 class MoneyApi(Transport):
     def list_prices(self) -> list[PriceVersionPublic]:
         return self.many(PriceVersionPublic, "/v1/prices")
+
+    def add_price_version(self, body: PriceVersionCreate) -> PriceVersionPublic:
+        return self.one(PriceVersionPublic, "POST", "/v1/prices/versions",
+                        body=body.model_dump(mode="json"))  # fmt: skip
+
+    def spend(self, org: str, month: str | None = None, project: str | None = None) -> SpendPublic:
+        params = {k: v for k, v in (("month", month), ("project", project)) if v}
+        return self.one(SpendPublic, "GET", f"/v1/orgs/{org}/spend", params=params or None,
+                        idempotent=True)  # fmt: skip
 
     def list_budgets(self, org: str | None = None) -> list[BudgetPublic]:
         return self.many(BudgetPublic, "/v1/budgets", params={"org": org} if org else None)

@@ -6,9 +6,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_validator
 
-from petaport.schemas import JobCreate, Model, Text
+from petaport.schemas import JobCreate, Model, QosName, Text
 
 # Money in a request: a JSON number or a decimal string, at most two decimals, never a float.
 Amount = Annotated[
@@ -143,3 +143,42 @@ class PriceVersionPublic(BaseModel):
     minimum_billable_s: int
     preemption_credit: str
     prices: list[PricePublic]
+
+
+UnitPrice = Annotated[
+    Decimal, Field(strict=False, ge=0, le=1_000_000, max_digits=14, decimal_places=4)
+]
+ResourceName = Literal["gpu_hour", "cpu_core_hour", "memory_gib_hour", "storage_tib_month"]
+
+
+class PriceCreate(Model):
+    resource: ResourceName
+    gpu_model: Text | None = Field(
+        None, min_length=1, max_length=64, description="GPU prices only; none: every other model."
+    )
+    tier: QosName
+    unit_price: UnitPrice = Field(description="HKD per unit-hour (storage: per TiB-month).")
+
+    @model_validator(mode="after")
+    def _model_for_gpus_only(self) -> PriceCreate:
+        if self.gpu_model is not None and self.resource != "gpu_hour":
+            raise ValueError("only gpu_hour prices name a GPU model")
+        return self
+
+
+class PriceVersionCreate(Model):
+    """A new edition of the price list. It takes effect on a whole hour, now or later and after
+    every stored version, and prices everything the latest version prices."""
+
+    id: Text = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._-]+$")
+    effective_from: AwareDatetime = Field(strict=False, description="With its UTC offset.")
+    prices: list[PriceCreate] = Field(min_length=1, max_length=1000)
+    minimum_billable_s: int = Field(60, ge=0, le=86_400)
+    preemption_credit: Literal["none", "last_partial_hour", "full"] = "last_partial_hour"
+
+    @field_validator("effective_from")
+    @classmethod
+    def _billable_year(cls, value: datetime) -> datetime:
+        if not 2000 <= value.year <= 9000:
+            raise ValueError("effective_from must be between the years 2000 and 9000")
+        return value

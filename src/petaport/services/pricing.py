@@ -1,8 +1,9 @@
 """The stored price book: list prices in HKD, effective-dated versions.
 
 A centre without a price book gets the default list below on first start, in force from
-2020-01-01 (so that any usage can be priced). Operators add versions that take effect at a
-whole hour in the future; a version never changes once stored, so past charges never change.
+2020-01-01 (so that any usage can be priced). Operators add versions (``add_version``) that take
+effect at a whole hour, now or later and after every stored version, and that price everything
+the latest version prices; a version never changes once stored, so past charges never change.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from petaport.billing.prices import (
     PriceKey,
     PriceVersion,
     ResourceClass,
+    unpriced,
 )
-from petaport.domain.errors import Conflict, NotFound
+from petaport.domain.errors import Conflict, NotFound, ValidationFailed
 from petaport.domain.jobs import QosTier
 from petaport.domain.tenancy import Principal
 from petaport.services.authz import require_centre_admin
@@ -91,18 +93,19 @@ class NewVersion:
 
 
 def add_version(ctx: Context, p: Principal, new: NewVersion) -> PriceVersion:
-    """A new price version (centre admins); it may not take effect in the past."""
+    """A new price version (centre admins). It takes effect now or later, after every stored
+    version (so no past charge is ever repriced), and prices everything the latest version
+    prices. Nothing is stored when a rule is broken."""
     require_centre_admin(p)
     version = PriceVersion(new.id, new.effective_from, new.prices, new.minimum_billable_s,
                            new.preemption_credit)  # fmt: skip
+    ensure_price_book(ctx)  # the default list first: past usage stays priced
     now = ctx.clock()
     with ctx.db.transaction() as s:
         repo = PriceRepo(s)
         current = repo.book()
         if current is not None:
-            current.with_version(version, now)  # validates: future, strictly after the others
-            if any(v.id == version.id for v in current.versions):
-                raise Conflict(f"price version {version.id} exists", code="price_version_exists")
+            _check_follows(current, version, now)
         try:
             with s.begin_nested():
                 repo.add_version(version, now)
@@ -110,3 +113,24 @@ def add_version(ctx: Context, p: Principal, new: NewVersion) -> PriceVersion:
             raise Conflict("a price version takes effect at that time already",
                            code="price_version_exists") from exc  # fmt: skip
     return version
+
+
+def _check_follows(book: PriceBook, version: PriceVersion, now: datetime) -> None:
+    latest = book.versions[-1]
+    if any(v.id == version.id for v in book.versions):
+        raise Conflict(f"price version {version.id} exists", code="price_version_exists")
+    if version.effective_from < now:
+        raise ValidationFailed("a new price version cannot take effect in the past",
+                               code="price_version_in_past")  # fmt: skip
+    if version.effective_from <= latest.effective_from:
+        when = latest.effective_from.isoformat()
+        raise ValidationFailed(
+            f"a new price version takes effect after the latest one ({latest.id}, {when})",
+            code="price_version_not_latest",
+        )
+    missing = unpriced(latest, version)
+    if missing:
+        names = [f"{k.resource}/{k.gpu_model + '/' if k.gpu_model else ''}{k.tier}"
+                 for k in missing]  # fmt: skip
+        raise ValidationFailed(f"the new version has no price for {', '.join(names)}",
+                               code="price_version_incomplete", errors=names)  # fmt: skip

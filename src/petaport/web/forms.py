@@ -8,13 +8,16 @@ shown again with it.
 from __future__ import annotations
 
 import shlex
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 
+from petaport.billing.prices import PreemptionCredit, PriceKey, ResourceClass
 from petaport.domain.catalogue import parse_ref
 from petaport.domain.errors import ValidationFailed
 from petaport.domain.jobs import JobSpec, QosTier, parse_memory_mb, parse_walltime_s
 from petaport.domain.tenancy import OrgCategory, Role
 from petaport.services.inventory import PoolFields
+from petaport.services.pricing import NewVersion
 from petaport.services.quotas import QuotaFields
 from petaport.services.tenancy import NewUser
 from petaport.web.i18n import Gettext
@@ -50,21 +53,25 @@ def command_line(form: Fields, _: Gettext) -> tuple[str, ...]:
     return argv
 
 
-def job_spec(form: Fields, _: Gettext) -> JobSpec:
-    """A JobSpec from the submit form (memory like ``16G``, walltime like ``2h`` or ``1:30:00``)."""
+def job_spec(form: Fields, _: Gettext, *, estimate: bool = False) -> JobSpec:
+    """A JobSpec from the submit form (memory like ``16G``, walltime like ``2h`` or ``1:30:00``).
+
+    ``estimate``: only the fields that set the price are read (project, resources, walltime,
+    tier); a form still missing its name or command can be priced."""
     walltime = text(form, "walltime")
     try:
         qos = QosTier(text(form, "qos") or QosTier.ON_DEMAND)
     except ValueError:
         raise ValidationFailed(_("Choose a QoS tier from the list.")) from None
     return JobSpec(
-        name=text(form, "name"), project_id=text(form, "project_id"),
-        command=command_line(form, _), gpus=whole(form, "gpus", 0, _),
+        name="estimate" if estimate else text(form, "name"), project_id=text(form, "project_id"),
+        command=("true",) if estimate else command_line(form, _),
+        gpus=whole(form, "gpus", 0, _),
         gpu_model=optional(form, "gpu_model"), cpus=whole(form, "cpus", 1, _),
         memory_mb=parse_memory_mb(text(form, "memory") or "1G"),
         nodes=whole(form, "nodes", 1, _),
         walltime_s=parse_walltime_s(walltime) if walltime else None, qos=qos,
-        uses=tuple(parse_ref(ref) for ref in text(form, "uses").split()),
+        uses=() if estimate else tuple(parse_ref(ref) for ref in text(form, "uses").split()),
     )  # fmt: skip
 
 
@@ -140,4 +147,61 @@ def quota_fields(form: Fields, _: Gettext) -> QuotaFields:
         nominal_gpus=nominal,
         borrowing_limit_gpus=gpus(form, "borrowing_limit_gpus", _("Borrowing limit"), _),
         lending_limit_gpus=gpus(form, "lending_limit_gpus", _("Lending limit"), _),
+    )  # fmt: skip
+
+
+PRICE_FIELD = "price/"  # price/<resource>/<GPU model or empty>/<tier>
+
+
+def price_field(key: PriceKey) -> str:
+    return f"{PRICE_FIELD}{key.resource.value}/{key.gpu_model or ''}/{key.tier.value}"
+
+
+def _price(raw: str, label: str, _: Gettext) -> Decimal:
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite() or value < 0:
+        raise ValidationFailed(_("%(field)s must be a price of 0 or more, like 32.00.")
+                               % {"field": label})  # fmt: skip
+    return value
+
+
+def _price_key(name: str, _: Gettext) -> PriceKey:
+    try:
+        resource, model, tier = name.removeprefix(PRICE_FIELD).split("/")
+        return PriceKey(ResourceClass(resource), model or None, QosTier(tier))
+    except ValueError:
+        raise ValidationFailed(_("The form names a price it does not know.")) from None
+
+
+def prices(form: Fields, _: Gettext) -> tuple[tuple[PriceKey, Decimal], ...]:
+    """The price fields (blank: not priced), and a new GPU model's three tier prices."""
+    out = {
+        _price_key(name, _): _price(raw.strip(), name.removeprefix(PRICE_FIELD), _)
+        for name, raw in form.items() if name.startswith(PRICE_FIELD) and raw.strip()
+    }  # fmt: skip
+    model = text(form, "new_model")
+    for tier in QosTier if model else ():
+        raw = text(form, f"new_model/{tier.value}")
+        if raw:
+            out[PriceKey(ResourceClass.GPU_HOUR, model, tier)] = _price(raw, model, _)
+    return tuple(out.items())
+
+
+def price_version(form: Fields, zone: tzinfo, _: Gettext) -> NewVersion:
+    """The new price version form; the start is a local date and time in ``zone``."""
+    try:
+        start = datetime.fromisoformat(text(form, "effective_from")).replace(tzinfo=zone)
+        start = start.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise ValidationFailed(_("Enter when the version takes effect.")) from None
+    try:
+        credit = PreemptionCredit(text(form, "preemption_credit"))
+    except ValueError:
+        raise ValidationFailed(_("Choose a preemption credit rule from the list.")) from None
+    return NewVersion(
+        id=text(form, "id"), effective_from=start, prices=prices(form, _),
+        minimum_billable_s=whole(form, "minimum_billable_s", 60, _), preemption_credit=credit,
     )  # fmt: skip

@@ -1,4 +1,5 @@
-"""Translatable names for the domain's words: states, pending reasons, roles, categories, QoS.
+"""Translatable names for the domain's words: states, pending reasons, roles, categories, QoS,
+resource classes.
 
 Job states keep Slurm's English words on screen in every language; what they mean is shown as
 a translated tooltip. The strings here are marked with ``N_`` (extracted, not translated yet);
@@ -7,6 +8,8 @@ templates translate them with ``_()`` when they are shown.
 
 from __future__ import annotations
 
+from petaport.billing.budgets import BudgetUnit
+from petaport.billing.prices import ResourceClass
 from petaport.domain.jobs import JobState, PendingReason, QosTier
 from petaport.domain.tenancy import OrgCategory, Role
 
@@ -74,3 +77,15 @@ QOS: dict[str, str] = {
 }
 
 PRECISIONS = ("BF16 dense", "FP8 dense")
+
+RESOURCES: dict[str, str] = {
+    ResourceClass.GPU_HOUR: N_("GPU-hours"),
+    ResourceClass.CPU_CORE_HOUR: N_("CPU core-hours"),
+    ResourceClass.MEMORY_GIB_HOUR: N_("Memory GiB-hours"),
+    ResourceClass.STORAGE_TIB_MONTH: N_("Storage TiB-months"),
+}
+
+BUDGET_UNITS: dict[str, str] = {
+    BudgetUnit.HKD: N_("HKD"),
+    BudgetUnit.GPU_HOURS: N_("GPU-hours"),
+}

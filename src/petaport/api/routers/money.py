@@ -1,8 +1,10 @@
-"""Money: the price book, budgets and alerts, plans and top-ups, usage, cost estimates."""
+"""Money: the price book and new price versions, budgets and alerts, plans and top-ups, usage,
+cost estimates."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import UTC
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response, status
 
@@ -12,6 +14,8 @@ from petaport.api.routers.jobs import spec_from
 from petaport.billing.budgets import BudgetPeriod, BudgetUnit
 from petaport.billing.ledger import BillingMode
 from petaport.billing.plans import Plan
+from petaport.billing.prices import PreemptionCredit, PriceKey, PriceVersion, ResourceClass
+from petaport.domain.jobs import QosTier
 from petaport.domain.money import Money
 from petaport.schemas import Text
 from petaport.schemas.money import (
@@ -25,12 +29,14 @@ from petaport.schemas.money import (
     EstimatePublic,
     PlanSet,
     PricePublic,
+    PriceVersionCreate,
     PriceVersionPublic,
     TopUpCreate,
     UsageLinePublic,
 )
-from petaport.services import accounts
+from petaport.services import accounts, pricing
 from petaport.services.pricing import load_book
+from petaport.storage.repos.budgets import BudgetAlert
 
 router = APIRouter(tags=["money"])
 OrgRef = Annotated[Text, Query(min_length=1, max_length=64, description="Org id or slug.")]
@@ -39,9 +45,9 @@ BudgetId = Annotated[Text, Path(min_length=1, max_length=40)]
 Month = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM (HK).")]
 
 
-def _budget(v: accounts.BudgetView) -> BudgetPublic:
+def budget_fields(v: accounts.BudgetView) -> dict[str, Any]:
     b = v.budget
-    return BudgetPublic(
+    return dict(
         id=b.id, org_id=b.org_id, project_id=b.project_id, unit=b.unit.value,
         limit=b.limit, period=b.period.value, grace_s=b.grace_s, thresholds=list(b.thresholds),
         spent=v.spent, reserved=v.reserved, remaining=v.remaining,
@@ -49,19 +55,49 @@ def _budget(v: accounts.BudgetView) -> BudgetPublic:
     )  # fmt: skip
 
 
+def _budget(v: accounts.BudgetView) -> BudgetPublic:
+    return BudgetPublic(**budget_fields(v))
+
+
+def alert_public(a: BudgetAlert) -> BudgetAlertPublic:
+    return BudgetAlertPublic(id=a.id, budget_id=a.budget_id, org_id=a.org_id,
+                             project_id=a.project_id, period=a.period, threshold=a.threshold,
+                             at=a.at, message=a.message)  # fmt: skip
+
+
+def version_public(v: PriceVersion) -> PriceVersionPublic:
+    return PriceVersionPublic(
+        id=v.id, effective_from=v.effective_from, currency=v.currency,
+        minimum_billable_s=v.minimum_billable_s, preemption_credit=v.preemption_credit.value,
+        prices=[PricePublic(resource=k.resource.value, gpu_model=k.gpu_model,
+                            tier=k.tier.value, unit_price=price) for k, price in v.prices],
+    )  # fmt: skip
+
+
 @router.get("/prices", responses=declare(401))
 def list_prices(ctx: CtxDep, p: PrincipalDep) -> list[PriceVersionPublic]:
     """The price book: every version with its unit prices (HKD per unit-hour; storage per
     TiB-month). A version is in force from its ``effective_from`` until the next one's."""
-    return [
-        PriceVersionPublic(
-            id=v.id, effective_from=v.effective_from, currency=v.currency,
-            minimum_billable_s=v.minimum_billable_s, preemption_credit=v.preemption_credit.value,
-            prices=[PricePublic(resource=k.resource.value, gpu_model=k.gpu_model,
-                                tier=k.tier.value, unit_price=price) for k, price in v.prices],
-        )
-        for v in load_book(ctx).versions
-    ]  # fmt: skip
+    return [version_public(v) for v in load_book(ctx).versions]
+
+
+@router.post(
+    "/prices/versions", status_code=status.HTTP_201_CREATED,
+    responses=declare(401, 403, 409, 422),
+)  # fmt: skip
+def add_price_version(ctx: CtxDep, p: PrincipalDep, body: PriceVersionCreate) -> PriceVersionPublic:
+    """Add a price version (centre admins). It takes effect on a whole hour, now or later and
+    after every stored version, so no past charge changes (`422 price_version_in_past`,
+    `price_version_not_latest`); it must price everything the latest version prices (`422
+    price_version_incomplete`); an id or start already used is `409 price_version_exists`."""
+    prices = tuple(
+        (PriceKey(ResourceClass(x.resource), x.gpu_model, QosTier(x.tier)), x.unit_price)
+        for x in body.prices
+    )
+    start = body.effective_from.astimezone(UTC)
+    new = pricing.NewVersion(body.id, start, prices, body.minimum_billable_s,
+                             PreemptionCredit(body.preemption_credit))  # fmt: skip
+    return version_public(pricing.add_version(ctx, p, new))
 
 
 @router.get("/budgets", responses=declare(401, 404, 422))
@@ -86,12 +122,7 @@ def budget_alerts(
     ctx: CtxDep, p: PrincipalDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
 ) -> list[BudgetAlertPublic]:
     """Thresholds (50/80/100%) budgets reached, newest first."""
-    return [
-        BudgetAlertPublic(id=a.id, budget_id=a.budget_id, org_id=a.org_id,
-                          project_id=a.project_id, period=a.period, threshold=a.threshold,
-                          at=a.at, message=a.message)
-        for a in accounts.list_alerts(ctx, p, limit)
-    ]  # fmt: skip
+    return [alert_public(a) for a in accounts.list_alerts(ctx, p, limit)]
 
 
 @router.get("/budgets/{budget_id}", responses=declare(401, 404, 422))

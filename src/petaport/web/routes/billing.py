@@ -1,5 +1,6 @@
 """Money pages: invoices for org admins (list, detail, draft preview, PDF and CSV downloads);
-for centre admins, issuing, the price book and revenue per month and org category.
+for centre admins, issuing, the price book (and adding a price version) and revenue per month
+and org category.
 
 Who may see what is the invoice service's rule (another tenant's invoice: the not-found page;
 a member without the org admin role: 403). Downloads live under ``/portal`` so that the
@@ -16,9 +17,11 @@ from fastapi.responses import RedirectResponse
 
 from petaport.billing.invoices import InvoiceLine
 from petaport.billing.metering import month_of
+from petaport.billing.prices import PreemptionCredit
 from petaport.domain.errors import Conflict, NotFound, ValidationFailed
+from petaport.domain.jobs import QosTier
 from petaport.domain.tenancy import Org
-from petaport.services import invoice_render, invoices, portal, revenue, tenancy
+from petaport.services import invoice_render, invoices, portal, pricing, revenue, tenancy
 from petaport.services.authz import can_admin_org
 from petaport.services.invoices import InvoiceView
 from petaport.web import charts, forms
@@ -112,11 +115,37 @@ def csv(request: Request, v: Member, invoice_id: str) -> Response:
     return _attachment(request, v, invoice_id, "csv")
 
 
+def _prices_page(request: Request, v: Visitor, *, values: dict[str, str] | None = None,
+                 error: str | None = None, status: int = 200) -> Response:  # fmt: skip
+    ctx = get_ctx(request)
+    versions = revenue.price_versions(ctx, v.principal)
+    latest = versions[-1] if versions else None
+    if values is None and latest is not None:
+        values = {forms.price_field(k): f"{price}" for k, price in latest.prices}
+        values |= {"minimum_billable_s": str(latest.minimum_billable_s),
+                   "preemption_credit": latest.preemption_credit.value}  # fmt: skip
+    return portal_of(request).render(
+        request, v, "admin/prices.html", status=status, versions=list(reversed(versions)),
+        latest=latest, now=ctx.clock(), values=values or {}, error=error,
+        price_field=forms.price_field, credits=list(PreemptionCredit), tiers=list(QosTier),
+    )  # fmt: skip
+
+
 @router.get("/portal/admin/prices")
 def prices(request: Request, v: Member) -> Response:
-    versions = revenue.price_versions(get_ctx(request), v.principal)
-    return portal_of(request).render(request, v, "admin/prices.html",
-                                     versions=list(reversed(versions)))  # fmt: skip
+    return _prices_page(request, v)
+
+
+@router.post("/portal/admin/prices")
+def add_price_version(request: Request, v: Poster, form: Form) -> Response:
+    """A new price version from the form (centre admins; the service's rules apply)."""
+    try:
+        new = forms.price_version(form, portal_of(request).zone, v.gettext)
+        pricing.add_version(get_ctx(request), v.principal, new)
+    except (ValidationFailed, Conflict) as exc:
+        status = 409 if isinstance(exc, Conflict) else 422
+        return _prices_page(request, v, values=form, error=exc.detail, status=status)
+    return RedirectResponse("/portal/admin/prices", status_code=303)
 
 
 @router.get("/portal/admin/revenue")

@@ -1,4 +1,5 @@
-"""The dashboard, the jobs list, a job's page with its live log tail, submitting and cancelling.
+"""The dashboard, the jobs list, a job's page with its live log tail, submitting (with a live
+cost estimate) and cancelling.
 
 The log tail is an htmx fragment: each response holds the text read from the last offset and,
 until the log is complete, an element that asks for the next chunk; once complete it ends with
@@ -14,13 +15,14 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from petaport.domain.catalogue import AccessRequired
-from petaport.domain.errors import Conflict, ValidationFailed
+from petaport.domain.errors import Conflict, NotFound, ValidationFailed
 from petaport.domain.jobs import JobState, QosTier
 from petaport.schemas.status import status_of
-from petaport.services import jobs, portal
+from petaport.services import accounts, jobs, portal
 from petaport.web import forms
 from petaport.web.errors import PortalRoute
 from petaport.web.pages import portal_of
+from petaport.web.routes.billing import hkd
 from petaport.web.visitor import Form, Member, Poster, Visitor, get_ctx
 
 router = APIRouter(route_class=PortalRoute, include_in_schema=False)
@@ -80,6 +82,21 @@ def submit_job(request: Request, v: Poster, form: Form) -> Response:
     except (ValidationFailed, AccessRequired, Conflict) as exc:  # Conflict: a corrupt version
         return _submit_page(request, v, form, error=exc.detail, status=status_of(exc))
     return RedirectResponse(f"/portal/jobs/{done.job.id}", status_code=303)
+
+
+@router.post("/portal/jobs/estimate")
+def estimate(request: Request, v: Poster, form: Form) -> Response:
+    """The submit form's cost estimate (an htmx fragment): the same figure as
+    ``POST /v1/jobs/estimate``; a problem with the form is shown in its place."""
+    result, error = None, None
+    try:
+        spec = forms.job_spec(form, v.gettext, estimate=True)
+        if spec.walltime_s is not None:
+            result = accounts.estimate_job(get_ctx(request), v.principal, spec)
+    except (ValidationFailed, NotFound) as exc:
+        error = exc.detail
+    return portal_of(request).render(request, v, "jobs/_estimate.html", result=result,
+                                     error=error, hkd=hkd)  # fmt: skip
 
 
 @router.get("/portal/jobs/{job_id}")

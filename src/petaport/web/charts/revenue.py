@@ -1,22 +1,14 @@
-"""Charts for portal pages: matplotlib figures as SVG ``data:`` URIs.
-
-An SVG image (``<img src="data:image/svg+xml;base64,…">``) needs no extra request and is
-allowed by the portal's Content-Security-Policy (``img-src 'self' data:``), which would block
-the inline styles of an ``<svg>`` element pasted into the page. Figures are built with the
-object API (no pyplot state), so rendering is safe in concurrent requests; the SVG has no
-timestamp, so the same figures give the same bytes.
-"""
+"""The revenue page's chart: net income per month, stacked by org category."""
 
 from __future__ import annotations
 
-import base64
-import io
 from collections.abc import Sequence
 
 from matplotlib.figure import Figure
 
 from petaport.domain.tenancy import OrgCategory
 from petaport.services.revenue import RevenueRow
+from petaport.web.charts.figures import LEGEND_FONT, data_uri, hkd_axis
 from petaport.web.i18n import Gettext
 from petaport.web.labels import CATEGORIES
 
@@ -42,15 +34,6 @@ def revenue_svg(rows: Sequence[RevenueRow], gettext: Gettext) -> str:
             ax.bar(months, heights, bottom=bottom, color=COLOURS[category],
                    label=gettext(CATEGORIES[category]))  # fmt: skip
             bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
-    ax.set_ylabel("HKD")
-    ax.yaxis.set_major_formatter("{x:,.0f}")
-    ax.grid(axis="y", alpha=0.3)
-    ax.legend(
-        loc="upper left",
-        frameon=False,
-        prop={"family": ["Noto Sans CJK TC", "DejaVu Sans"], "size": "small"},
-    )
-    fig.tight_layout()
-    out = io.BytesIO()
-    fig.savefig(out, format="svg", metadata={"Date": None})
-    return "data:image/svg+xml;base64," + base64.b64encode(out.getvalue()).decode("ascii")
+    hkd_axis(ax)
+    ax.legend(loc="upper left", frameon=False, prop=LEGEND_FONT)
+    return data_uri(fig)

@@ -12,10 +12,13 @@ from __future__ import annotations
 import base64
 import io
 from collections.abc import Sequence
+from decimal import Decimal
 
+import numpy as np
 from matplotlib.figure import Figure
 
 from petaport.domain.tenancy import OrgCategory
+from petaport.services.grant_pages import DrawPoint
 from petaport.services.revenue import RevenueRow
 from petaport.web.i18n import Gettext
 from petaport.web.labels import CATEGORIES
@@ -27,6 +30,7 @@ COLOURS = {
     OrgCategory.ENTERPRISE: "#8a4fb0",
     OrgCategory.PUBLIC_BODY: "#c2514b",
 }
+LEGEND_FONT = {"family": ["Noto Sans CJK TC", "DejaVu Sans"], "size": "small"}
 
 
 def revenue_svg(rows: Sequence[RevenueRow], gettext: Gettext) -> str:
@@ -45,11 +49,30 @@ def revenue_svg(rows: Sequence[RevenueRow], gettext: Gettext) -> str:
     ax.set_ylabel("HKD")
     ax.yaxis.set_major_formatter("{x:,.0f}")
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(
-        loc="upper left",
-        frameon=False,
-        prop={"family": ["Noto Sans CJK TC", "DejaVu Sans"], "size": "small"},
-    )
+    ax.legend(loc="upper left", frameon=False, prop=LEGEND_FONT)
+    return _data_uri(fig)
+
+
+def drawdown_svg(points: Sequence[DrawPoint], cap: Decimal | None, gettext: Gettext) -> str:
+    """The funder's cumulative share per day (a step line) against the grant's HKD cap."""
+    fig = Figure(figsize=(8, 3.2))
+    ax = fig.add_subplot()
+    days = np.array([p.day.date() for p in points], dtype="datetime64[D]")  # centre's zone
+    ax.step(days, [float(p.funded) for p in points], where="post", color="#1f5f99",
+            marker="o", markersize=3, label=gettext("Funder's share so far"))  # fmt: skip
+    if cap is not None:
+        ax.axhline(float(cap), color="#c2514b", linestyle="--", label=gettext("HKD cap"))
+        ax.axhline(float(cap) * 0.8, color="#e0a030", linestyle=":", label="80%")
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel("HKD")
+    ax.yaxis.set_major_formatter("{x:,.0f}")
+    ax.grid(axis="y", alpha=0.3)
+    fig.autofmt_xdate()
+    ax.legend(loc="upper left", frameon=False, prop=LEGEND_FONT)
+    return _data_uri(fig)
+
+
+def _data_uri(fig: Figure) -> str:
     fig.tight_layout()
     out = io.BytesIO()
     fig.savefig(out, format="svg", metadata={"Date": None})

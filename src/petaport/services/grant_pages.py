@@ -50,7 +50,8 @@ class DrawPoint:
 @dataclass(frozen=True)
 class GrantPage:
     row: GrantRow
-    history: tuple[DrawPoint, ...]
+    history: tuple[DrawPoint, ...]  # from the grant's first day; one point: nothing paid yet
+    last_day: datetime  # the grant's last day, in the centre's zone
     periods: tuple[PeriodStatus, ...]
     audit: tuple[AuditRecord, ...]  # empty unless the caller is on the committee
     actors: dict[str, str]  # user id -> display name, for the audit trail and reports
@@ -87,13 +88,19 @@ def grant_row(ctx: Context, p: Principal, grant_id: str) -> GrantRow:
         return _rows(s, [view])[0]
 
 
-def daily(history: list[tuple[datetime, Decimal, Decimal]], zone: ZoneInfo) -> list[DrawPoint]:
-    """Cumulative funder share and GPU-hours per day in ``zone`` (stored splits in time order)."""
-    out: list[DrawPoint] = []
+def _day(at: datetime, zone: ZoneInfo) -> datetime:
+    return at.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def daily(history: list[tuple[datetime, Decimal, Decimal]], start: datetime, zone: ZoneInfo
+          ) -> list[DrawPoint]:  # fmt: skip
+    """Cumulative funder share and GPU-hours per day in ``zone`` (stored splits in time order),
+    from nothing on the day of ``start`` (the grant's first day)."""
+    out = [DrawPoint(_day(start, zone), Decimal(0), Decimal(0))]
     funded, gpu_s = Decimal(0), Decimal(0)
     for at, amount, seconds in history:
         funded, gpu_s = funded + amount, gpu_s + seconds
-        day = at.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+        day = _day(at, zone)
         point = DrawPoint(day, funded, (gpu_s / HOUR_S).quantize(Decimal("0.001")))
         if out and out[-1].day == day:
             out[-1] = point
@@ -114,9 +121,10 @@ def grant_page(ctx: Context, p: Principal, grant_id: str) -> GrantPage:
         ids = {r.actor_id for r in audit if r.actor_id}
         ids |= {st.report.filed_by for st in periods if st.report is not None}
         actors = {u.id: u.display_name for i in ids if (u := tenancy.find_user(i))}
+    zone, g = ZoneInfo(ctx.settings.timezone), view.grant
     return GrantPage(
-        row, tuple(daily(history, ZoneInfo(ctx.settings.timezone))), periods, tuple(audit),
-        actors, may_decide=committee, may_report=can_admin_org(p, view.grant.org_id),
+        row, tuple(daily(history, g.valid_from, zone)), _day(g.valid_until, zone), periods,
+        tuple(audit), actors, may_decide=committee, may_report=can_admin_org(p, g.org_id),
     )  # fmt: skip
 
 

@@ -54,8 +54,9 @@ def _detail(request: Request, v: Visitor, grant_id: str, *, error: str | None = 
             reason: str = "", status: int = 200) -> Response:  # fmt: skip
     page = grant_pages.grant_page(get_ctx(request), v.principal, grant_id)
     cap = page.row.view.grant.cap
-    chart = (charts.drawdown_svg(page.history, cap.amount if cap else None, v.gettext)
-             if page.history else None)  # fmt: skip
+    paid = len(page.history) > 1  # the first point is the grant's first day, at nothing
+    chart = (charts.drawdown_svg(page.history, page.last_day, cap.amount if cap else None,
+                                 v.gettext) if paid else None)  # fmt: skip
     return portal_of(request).render(
         request, v, "grants/detail.html", status=status, page=page, view=page.row.view,
         g=page.row.view.grant, chart=chart, hkd=hkd, level=level, error=error, reason=reason,

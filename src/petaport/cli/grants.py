@@ -158,7 +158,12 @@ def statement(
     month: Annotated[str, typer.Option("--month", help="A Hong Kong month, YYYY-MM.")],
     csv: Annotated[bool, typer.Option("--csv", help="Save as CSV.")] = False,
     pdf: Annotated[bool, typer.Option("--pdf", help="Save as a bilingual PDF.")] = False,
-    out: Annotated[Path | None, typer.Option("--output", "-o", help="File to write.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--file", "-f", help="File to write (default: statement-FUNDER-MONTH.csv or .pdf)."
+        ),
+    ] = None,
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """A funder's monthly statement (committee, centre admins): per grant and org."""

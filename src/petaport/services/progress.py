@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 from petaport.domain.errors import Forbidden, ValidationFailed
 from petaport.domain.ids import new_id
 from petaport.domain.progress import (
+    Milestone,
+    Period,
     PeriodStatus,
     ProgressReport,
     next_unreported,
@@ -41,9 +43,43 @@ class ReportsView:
     periods: tuple[PeriodStatus, ...]
 
 
+@dataclass(frozen=True)
+class ReportDraft:
+    """What the next report will be filed against: its period, the milestones, and the
+    GPU-hours planned for it and used so far (as ``file_report`` will fill them in now)."""
+
+    grant: Grant
+    period: Period
+    milestones: tuple[Milestone, ...]
+    planned_gpu_hours: Decimal
+    actual_gpu_hours: Decimal
+    late: bool  # filed now, it would be late
+
+
 def _actual_hours(s: Session, grant: Grant, start: datetime, end: datetime) -> Decimal:
     seconds = DrawdownRepo(s).gpu_seconds(grant.project_id, start, end)
     return (seconds / 3600).quantize(Decimal("0.001"))
+
+
+def _grant_to_report(s: Session, p: Principal, grant_id: str) -> Grant:
+    grant = GrantRepo(s).get(grant_id, grant_scope(p))  # another tenant's: not found
+    require_scope(p, "admin")
+    if not can_admin_org(p, grant.org_id):
+        raise Forbidden("only an org admin of the grantee files progress reports")
+    return grant
+
+
+def draft_report(ctx: Context, p: Principal, grant_id: str) -> ReportDraft:
+    """The form of the next report (an org admin of the grantee); 409 when all are filed."""
+    now = ctx.clock()
+    with ctx.db.transaction() as s:
+        grant = _grant_to_report(s, p, grant_id)
+        repo = ProgressRepo(s)
+        terms = repo.terms(grant.id)
+        period = next_unreported(grant, terms, repo.reports(grant.id), now)
+        actual = _actual_hours(s, grant, period.start, min(period.end, now))
+    return ReportDraft(grant, period, terms.milestones, planned_gpu_hours(terms, period), actual,
+                       late=now > period.due_at)  # fmt: skip
 
 
 def file_report(ctx: Context, p: Principal, grant_id: str, summary: str,
@@ -53,10 +89,7 @@ def file_report(ctx: Context, p: Principal, grant_id: str, summary: str,
         raise ValidationFailed("a report needs a summary (at most 20,000 characters)")
     now = ctx.clock()
     with ctx.db.transaction() as s:
-        grant = GrantRepo(s).get(grant_id, grant_scope(p))  # another tenant's: not found
-        require_scope(p, "admin")
-        if not can_admin_org(p, grant.org_id):
-            raise Forbidden("only an org admin of the grantee files progress reports")
+        grant = _grant_to_report(s, p, grant_id)
         repo = ProgressRepo(s)
         terms = repo.terms(grant.id)
         unknown = set(progress) - {m.key for m in terms.milestones}

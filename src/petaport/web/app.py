@@ -13,7 +13,17 @@ from petaport.domain.errors import NotFound
 from petaport.services.context import Context
 from petaport.web.errors import PortalRoute
 from petaport.web.pages import STATIC_DIR, Portal
-from petaport.web.routes import admin, assessments, auth, billing, catalogue, jobs, members, spend
+from petaport.web.routes import (
+    admin,
+    assessments,
+    auth,
+    billing,
+    catalogue,
+    grants,
+    jobs,
+    members,
+    spend,
+)
 from petaport.web.visitor import AnyVisitor
 
 fallback = APIRouter(route_class=PortalRoute, include_in_schema=False)
@@ -29,6 +39,6 @@ def mount_portal(app: FastAPI, ctx: Context) -> None:
     """Mount the portal's routes and static files on ``app``."""
     app.state.portal = Portal(ctx)
     app.mount("/portal/static", StaticFiles(directory=STATIC_DIR), name="portal-static")
-    for module in (auth, jobs, members, admin, billing, spend, catalogue, assessments):
+    for module in (auth, jobs, members, admin, billing, spend, catalogue, assessments, grants):
         app.include_router(module.router)
     app.include_router(fallback)

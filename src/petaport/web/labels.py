@@ -89,3 +89,37 @@ BUDGET_UNITS: dict[str, str] = {
     BudgetUnit.HKD: N_("HKD"),
     BudgetUnit.GPU_HOURS: N_("GPU-hours"),
 }
+
+GRANT_STATUSES: dict[str, str] = {
+    "active": N_("Active"),
+    "suspended": N_("Suspended"),
+    "closed": N_("Closed"),
+}
+ON_CAP: dict[str, str] = {
+    "bill_org": N_("The organisation pays the list price"),
+    "stop": N_("The project's jobs stop"),
+}
+GRANT_ALERTS: dict[str, str] = {
+    "hkd_80": N_("80%% of the HKD cap is used"),
+    "hkd_100": N_("The HKD cap is reached"),
+    "gpu_80": N_("80%% of the GPU-hour cap is used"),
+    "gpu_100": N_("The GPU-hour cap is reached"),
+    "expiry_30d": N_("The grant ends within 30 days"),
+    "expiry_7d": N_("The grant ends within 7 days"),
+    "expired": N_("The grant has ended"),
+}
+LATE_REPORT_ALERT = "report_late_"
+GRANT_AUDIT: dict[str, str] = {
+    "grant.created": N_("Grant made"),
+    "grant.suspended": N_("Suspended"),
+    "grant.active": N_("Resumed"),
+    "grant.closed": N_("Closed"),
+    "grant.hkd_100": N_("HKD cap reached"),
+    "grant.gpu_100": N_("GPU-hour cap reached"),
+    "grant.expired": N_("The grant has ended"),
+}
+GRANT_ACTIONS: dict[str, str] = {
+    "suspend": N_("Suspend"),
+    "resume": N_("Resume"),
+    "close": N_("Close for good"),
+}

@@ -72,8 +72,8 @@ class Portal:
                           extensions=["jinja2.ext.i18n"], undefined=StrictUndefined,
                           trim_blocks=True, lstrip_blocks=True)  # fmt: skip
         env.install_gettext_translations(catalogue, newstyle=True)  # type: ignore[attr-defined]
-        env.filters.update(localtime=self.localtime, mib=mib_text, duration=duration_text,
-                           shell_join=shlex.join,
+        env.filters.update(localtime=self.localtime, localdate=self.localdate, mib=mib_text,
+                           duration=duration_text, shell_join=shlex.join,
                            number=lambda value: self.number(value, locale))  # fmt: skip
         env.globals.update(labels=labels, locales=i18n.LOCALES, lang_tags=i18n.HTML_LANG,
                            html_lang=i18n.HTML_LANG[locale],
@@ -84,6 +84,9 @@ class Portal:
         if moment is None:
             return "—"
         return moment.astimezone(self.zone).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+    def localdate(self, moment: datetime | None) -> str:
+        return "—" if moment is None else moment.astimezone(self.zone).strftime("%Y-%m-%d")
 
     @staticmethod
     def number(value: Decimal | int | float, locale: str) -> str:

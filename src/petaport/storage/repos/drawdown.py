@@ -69,6 +69,16 @@ class DrawdownRepo:
         )  # fmt: skip
         return {g: Drawn(cents_sum(a), _ms(ms)) for g, a, ms in self.s.execute(q)} if ids else {}
 
+    def history(self, grant_id: str) -> list[tuple[datetime, Decimal, Decimal]]:
+        """A grant's funded charges in time order: (usage start, funder share, GPU-seconds)."""
+        d = DrawdownRow
+        q = (
+            select(d.start_at, d.funder_amount, d.funded_gpu_ms)
+            .where(d.grant_id == grant_id)
+            .order_by(d.start_at, d.source_id)
+        )
+        return [(at, Decimal(a), _ms(ms)) for at, a, ms in self.s.execute(q)]
+
     def splits(self, source_ids: Sequence[str]) -> dict[str, Split]:
         """The stored splits of ``source_ids`` (those a grant paid)."""
         out: dict[str, Split] = {}

@@ -59,8 +59,9 @@ def job_user(slurm_cluster: SlurmCluster) -> Iterator[str]:
     if created:
         subprocess.run(["useradd", "--system", "--no-create-home", "--shell",
                         "/usr/sbin/nologin", JOB_USER], check=True)  # fmt: skip
-    if not slurm_cluster.run("sacctmgr", "-n", "-P", "show", "assoc", f"user={JOB_USER}").strip():
+    if not slurm_cluster.run("sacctmgr", "-n", "-P", "show", "account", ACCOUNT).strip():
         _sacctmgr(slurm_cluster, "add", "account", ACCOUNT, "description=petaport job user")
+    if not slurm_cluster.run("sacctmgr", "-n", "-P", "show", "assoc", f"user={JOB_USER}").strip():
         _sacctmgr(slurm_cluster, "add", "user", JOB_USER, f"account={ACCOUNT}")
     yield JOB_USER
     slurm_cluster.run("scancel", f"--user={JOB_USER}")

@@ -42,6 +42,10 @@ class SlurmSettings(BaseModel):
     # Metering input: read sacct every interval; re-read this far behind the watermark.
     accounting_interval_s: float = Field(default=30.0, gt=0)
     accounting_overlap_s: int = Field(default=600, ge=0)
+    # Run every job as this unprivileged Unix user (sbatch --uid/--gid; the server must be root):
+    # catalogue content, owned by the server's user, is then read-only to jobs. None: jobs run
+    # as the server's user.
+    job_user: str | None = None
 
 
 class SubsidyReviewSettings(BaseModel):

@@ -4,7 +4,9 @@ Who sees what: an entry's owner org (any member), centre staff (admins and revie
 once it is published, everybody; anyone else gets NotFound. Members of the owner org create
 entries and register versions; its org admins (centre admins for centre-owned entries) publish
 and decide access requests. A version's content must lie inside the owner's storage directory,
-``<storage_root>/<org-slug>/`` (``_centre/`` for the centre), and is hashed on registration.
+``<storage_root>/<org-slug>/`` (``_centre/`` for the centre); on registration it is sealed
+(owned by Petaport's user, writable by nobody else, nor is any directory above it:
+``petaport.sealing``), then hashed.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from petaport.domain.catalogue import (
 from petaport.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from petaport.domain.ids import new_id
 from petaport.domain.tenancy import Org, Principal, Role, Scope, org_role_at_least
+from petaport.sealing import UnsealableContent, seal
 from petaport.services.authz import can_admin_org, require_scope
 from petaport.services.context import Context
 from petaport.storage.repos.catalogue import CatalogueRepo
@@ -203,6 +206,13 @@ def _inside(ctx: Context, owner_slug: str | None, path_text: str) -> Path:
 
 
 def _digest(path: Path) -> tuple[int, str]:
+    """Seal the content (jobs must not be able to change it), then hash it."""
+    try:
+        seal(path)
+    except UnsealableContent as exc:
+        raise ValidationFailed(f"cannot register {path}: {exc}", code="content_writable") from exc
+    except OSError as exc:
+        raise ValidationFailed(f"cannot register {path}: {exc}") from exc
     try:
         return tree_digest(path)
     except (UnsafeTree, OSError) as exc:

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from petaport.backends.slurm import accounting, associations, states, submission
+from petaport.backends.slurm.job_user import JobUser
 from petaport.backends.slurm.nodes import SlurmNode, choose_partition, parse_sinfo_json
 from petaport.backends.slurm.runner import SlurmCommandFailed, SlurmRunner
 from petaport.backends.slurm.states import SlurmJob
@@ -76,6 +77,7 @@ class SlurmBackend:
         inherit_env: Sequence[str] = DEFAULT_INHERITED_ENV,
         environ: Mapping[str, str] | None = None,
         lookup_days: int = 30,
+        job_user: JobUser | None = None,
     ) -> None:
         self.runner = runner or SlurmRunner()
         source = os.environ if environ is None else environ
@@ -86,6 +88,8 @@ class SlurmBackend:
         self._default_model = default_gpu_model
         self._base_env = {key: source[key] for key in inherit_env if key in source}
         self._base_env.setdefault("PATH", _FALLBACK_PATH)
+        self._job_user = job_user  # None: jobs run as the server's user
+        self._base_env.update(job_user.environment() if job_user else {})
         self._lookup_days = lookup_days
         self._nodes: dict[str, SlurmNode] = {}
         self._cancel_sent: set[str] = set()
@@ -104,6 +108,7 @@ class SlurmBackend:
             gpu_binding=st.gpu_binding,
             default_gpu_model=settings.gpus.model,
             lookup_days=st.lookup_days,
+            job_user=JobUser.lookup(st.job_user) if st.job_user else None,
         )
 
     # -- Backend protocol ------------------------------------------------------------------
@@ -270,6 +275,8 @@ class SlurmBackend:
         )
         if nodes and partition is None:
             raise ValueError(f"no Slurm partition holds all of {', '.join(nodes)}")
+        if self._job_user and (why := self._job_user.unreachable(launch.attempt_dir)):
+            raise ValueError(why)  # Slurm could not even open the job's log files there
         gpu_type = None
         if launch.spec.gpu_model and nodes:
             gpu_type = self._nodes[nodes[0]].gpu_type
@@ -282,6 +289,7 @@ class SlurmBackend:
             gpu_type=gpu_type,
             gpu_binding=self._gpu_binding,
             srun=self.runner.binary("srun"),
+            job_user=self._job_user,
         )
 
     def _write_files(self, launch: AttemptLaunch, sub: submission.Submission) -> None:
@@ -296,6 +304,9 @@ class SlurmBackend:
         script = Path(sub.script_path)
         script.write_text(sub.script, encoding="utf-8")
         script.chmod(0o700)
+        if self._job_user is not None:  # its logs, work and scripts: the job user's own
+            names = (submission.SCRIPT_NAME, submission.USER_SCRIPT_NAME, "work")
+            self._job_user.hand_over(attempt_dir, names)
 
     def _maybe_submitting(self, attempt_dir: Path) -> bool:
         """An sbatch for this attempt may still be under way (the service that ran it may have

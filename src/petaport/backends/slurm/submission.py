@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from petaport.backends.environment import catalogue_environment
+from petaport.backends.slurm.job_user import JobUser
 from petaport.backends.slurm.states import job_name
 from petaport.services.ports import AttemptLaunch
 
@@ -60,6 +61,7 @@ def build_submission(
     gpu_type: str | None = None,
     gpu_binding: GpuBinding = "petaport",
     srun: str = "srun",
+    job_user: JobUser | None = None,
 ) -> Submission:
     """The ``sbatch`` arguments and batch script for one attempt on its allocation."""
     spec = launch.spec
@@ -88,6 +90,8 @@ def build_submission(
         argv.append(f"--account={account}")
     if qos:
         argv.append(f"--qos={qos}")
+    if job_user is not None:  # run as the unprivileged job user (docs/backends/slurm.md)
+        argv.extend(job_user.sbatch_options())
     limit = time_limit(spec.walltime_s)
     if limit:
         argv.append(f"--time={limit}")

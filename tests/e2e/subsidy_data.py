@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from petaport.billing.ledger import NO_COPAY, BillingMode, charge_entry
+from petaport.billing.ledger import BillingMode, usage_entries
 from petaport.billing.metering import meter
 from petaport.billing.rating import rate
 from petaport.domain.subsidy import Scheme
@@ -61,12 +61,12 @@ def _meter(server: LiveServer, org_id: str, project_id: str, start: datetime,
     charges = list(rate(meter(used, book(), now), book()))
     db = _database(server)
     try:
-        with db.transaction() as s:
-            UsageRepo(s).add(charges, now)
-            copays = split_new(s, charges, {attempt: "H800"}, now)
-            entries = [e for c in charges if (e := charge_entry(
-                c, org_id, BillingMode.POSTPAID, copays.get(c.source_id, NO_COPAY)))]  # fmt: skip
-            LedgerRepo(s).post(entries, now)
+        with db.transaction() as s:  # as metering does (services/metering.py)
+            splits = split_new(s, charges, {attempt: "H800"})
+            posted = usage_entries(charges, org_id, BillingMode.POSTPAID, splits.copays)
+            UsageRepo(s).add(charges, now, {sid: e.id for e, ids in posted for sid in ids})
+            splits.store(s, now)
+            LedgerRepo(s).append([e for e, _ in posted], now)
     finally:
         db.dispose()
 

@@ -9,9 +9,10 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, exists, func, select, text
 
 from petaport.app import build_context
 from petaport.domain.ids import new_id
@@ -24,6 +25,7 @@ from petaport.settings import Settings
 from petaport.storage.db import normalise_url
 from petaport.storage.money_tables import JournalEntryRow, UsageRecordRow
 from petaport.storage.repos.jobs import JobRepo
+from petaport.storage.repos.ledger import LedgerRepo
 from petaport.storage.repos.tenancy import TenancyRepo
 
 T0 = datetime(2026, 5, 31, 12, 0, tzinfo=UTC)
@@ -121,6 +123,17 @@ def test_kill_9_during_metering_loses_and_duplicates_nothing(db_url: str, tmp_pa
         (k, stored[k], c.amount.amount) for k, c in expected.items() if stored[k] != c.amount.amount
     ]
     assert not wrong, wrong[:3]
-    assert _counts(ctx)[1] == sum(1 for c in expected.values() if not c.amount.is_zero)
+    # Every record that moved money names a stored journal entry (one per org, month and
+    # batch: design note 009), and the ledger holds exactly the records' amounts.
+    with ctx.db.transaction() as s:
+        posted = exists().where(JournalEntryRow.id == UsageRecordRow.entry_id)
+        unposted = s.scalar(select(func.count()).select_from(UsageRecordRow)
+                            .where(UsageRecordRow.amount != Decimal("0.00"), ~posted))  # fmt: skip
+        ledger = LedgerRepo(s)
+        income = sum(ledger.income(org_id, m) for m in {c.record.month for c in expected.values()}
+                     for org_id in {c.record.org_id for c in expected.values()})  # fmt: skip
+    assert unposted == 0
+    assert income == sum(c.amount.amount for c in expected.values())
+    assert 0 < _counts(ctx)[1] < len(expected)
     assert meter_due(ctx, NOW).records == 0
     ctx.db.dispose()

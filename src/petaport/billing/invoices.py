@@ -83,9 +83,45 @@ def invoice_number(month: str, sequence: int) -> str:
     return f"INV-{month.replace('-', '')}-{sequence:06d}"
 
 
-def _usage_key(c: Charge) -> tuple[str, str, str, str]:
-    r = c.record
-    return (r.project_id, r.resource.value, r.gpu_model or "", r.tier.value)
+@dataclass(frozen=True)
+class UsageTotal:
+    """The charges of one usage line summed: a project x resource x GPU model ('' for none)
+    x tier, with their unit-seconds, amount and funder share (the sum of each charge's
+    ``CoPay`` split, so that it is what the ledger posted to the funder)."""
+
+    project_id: str
+    resource: str
+    gpu_model: str
+    tier: str
+    unit_seconds: Decimal
+    amount: Money
+    subsidy: Money
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.project_id, self.resource, self.gpu_model, self.tier)
+
+
+def usage_totals(
+    charges: Iterable[Charge],
+    copay: CoPay = NO_COPAY,
+    currency: str = HKD,
+    subsidies: Mapping[str, Money] | None = None,
+) -> list[UsageTotal]:
+    """The charges grouped into usage lines (in no particular order). A charge's funder share
+    is its stored one in ``subsidies`` (source id -> share), else ``copay``'s."""
+    shares = subsidies or {}
+    groups: dict[tuple[str, str, str, str], list[Charge]] = {}
+    for c in charges:
+        r = c.record
+        groups.setdefault((r.project_id, r.resource.value, r.gpu_model or "", r.tier.value),
+                          []).append(c)  # fmt: skip
+    out = []
+    for key, group in groups.items():
+        funder = total((_split(c, copay, shares)[1] for c in group), currency)
+        out.append(UsageTotal(*key, sum((c.record.unit_seconds for c in group), Decimal(0)),
+                              total((c.amount for c in group), currency), funder))  # fmt: skip
+    return out
 
 
 def build_invoice(
@@ -101,30 +137,30 @@ def build_invoice(
     """A draft invoice from the org's charges in ``month`` (others are ignored) and fees.
     ``subsidies`` (source id -> funder share, from the stored drawdown) overrides ``copay``
     for the charges it names; the others are split by ``copay``."""
-    groups: dict[tuple[str, str, str, str], list[Charge]] = {}
-    for c in charges:
-        if c.record.org_id == org_id and c.record.month == month:
-            groups.setdefault(_usage_key(c), []).append(c)
-    shares = subsidies or {}
-    lines = [_usage_line(key, groups[key], copay, shares, currency) for key in sorted(groups)]
+    mine = (c for c in charges if c.record.org_id == org_id and c.record.month == month)
+    totals = usage_totals(mine, copay, currency, subsidies)
+    return invoice_from_totals(org_id, month, totals, fees=fees, currency=currency)
+
+
+def invoice_from_totals(
+    org_id: str,
+    month: str,
+    totals: Iterable[UsageTotal],
+    *,
+    fees: Iterable[Fee] = (),
+    currency: str = HKD,
+) -> Invoice:
+    """A draft invoice from the usage lines already summed (e.g. by the database) and fees:
+    the same invoice ``build_invoice`` makes of the charges they sum."""
+    lines = [_usage_line(t) for t in sorted(totals, key=lambda t: t.key)]
     lines += [_fee_line(fee) for fee in fees]
     return Invoice(org_id, month, tuple(lines), currency)
 
 
-def _usage_line(
-    key: tuple[str, str, str, str],
-    charges: list[Charge],
-    copay: CoPay,
-    shares: Mapping[str, Money],
-    currency: str,
-) -> InvoiceLine:
-    project_id, resource, model, tier = key
-    splits = [_split(c, copay, shares) for c in charges]
+def _usage_line(t: UsageTotal) -> InvoiceLine:
     return InvoiceLine(
-        project_id, " ".join(p for p in (resource, model, tier) if p), resource, QosTier(tier),
-        sum((c.record.unit_seconds for c in charges), Decimal(0)),
-        total((c.amount for c in charges), currency), total((f for _, f in splits), currency),
-        total((o for o, _ in splits), currency),
+        t.project_id, " ".join(p for p in (t.resource, t.gpu_model, t.tier) if p), t.resource,
+        QosTier(t.tier), t.unit_seconds, t.amount, t.subsidy, t.amount - t.subsidy,
     )  # fmt: skip
 
 

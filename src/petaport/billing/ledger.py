@@ -20,10 +20,11 @@ cents, summing to the charge exactly. ``NO_COPAY`` (funder share 0) until the su
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from petaport.billing.metering import month_of
 from petaport.billing.rating import Charge
@@ -81,6 +82,7 @@ PROMOTIONS = Account(AccountKind.PROMOTIONS)
 CASH = Account(AccountKind.CASH)
 
 
+@lru_cache(maxsize=4096)  # pure, and an Account is immutable: one per org and mode
 def org_account(org_id: str, mode: BillingMode) -> Account:
     kind = AccountKind.ORG_PREPAID if mode is BillingMode.PREPAID else AccountKind.ORG_RECEIVABLE
     return Account(kind, org_id)
@@ -109,7 +111,7 @@ class JournalEntry:
         if len(self.postings) < 2 or any(p.amount.is_zero for p in self.postings):
             raise ValidationFailed("a journal entry has two or more non-zero postings")
         currency = self.postings[0].amount.currency
-        if total((p.amount for p in self.postings), currency) != Money.zero(currency):
+        if not total((p.amount for p in self.postings), currency).is_zero:
             raise ValidationFailed(f"journal entry {self.id} does not balance")
         object.__setattr__(self, "month", month_of(self.at))
 
@@ -152,6 +154,19 @@ class CoPay:
 
 
 NO_COPAY = CoPay()
+ZERO = Decimal(0)
+
+
+def _charge_legs(
+    charge: Charge, org_id: str, mode: BillingMode, copay: CoPay
+) -> list[tuple[Account, Money]]:
+    amount = charge.amount
+    org_share, funder_share = copay.split(amount)
+    income = REVENUE if amount.amount > 0 else CREDIT_NOTES
+    legs = [(org_account(org_id, mode), org_share), (income, -amount)]
+    if copay.funder_id:
+        legs.append((Account(AccountKind.FUNDER_RECEIVABLE, copay.funder_id), funder_share))
+    return legs
 
 
 def charge_entry(
@@ -159,17 +174,43 @@ def charge_entry(
 ) -> JournalEntry | None:
     """The entry for one rated record (None for a zero amount). A credit record (negative)
     debits CREDIT_NOTES instead of reducing REVENUE."""
-    amount = charge.amount
-    if amount.is_zero:
+    if charge.amount.is_zero:
         return None
-    org_share, funder_share = copay.split(amount)
-    income = REVENUE if amount.amount > 0 else CREDIT_NOTES
-    funder = Account(AccountKind.FUNDER_RECEIVABLE, copay.funder_id) if copay.funder_id else None
-    legs = [(org_account(org_id, mode), org_share), (income, -amount)]
-    if funder is not None:
-        legs.append((funder, funder_share))
     return _entry(f"je_charge/{charge.source_id}", EntryKind.CHARGE, charge.record.start,
-                  org_id, *legs)  # fmt: skip
+                  org_id, *_charge_legs(charge, org_id, mode, copay))  # fmt: skip
+
+
+def usage_entries(
+    charges: Iterable[Charge],
+    org_id: str,
+    mode: BillingMode,
+    copay: CoPay | Mapping[str, CoPay] = NO_COPAY,
+) -> list[tuple[JournalEntry, tuple[str, ...]]]:
+    """The charges of one org posted together: one entry per Hong Kong month, each account
+    getting the sum of the legs ``charge_entry`` gives each charge (so balances, revenue,
+    credit notes and funder shares are the same, cent for cent). The entry is dated at its
+    earliest record's start (in its month) and named after that record's source id (unique,
+    as source ids are): ``je_usage/<source id>``. Returns each entry with the source ids it
+    covers; a month whose charges sum to nothing on every account gets none. ``copay`` is one
+    split for every charge, or each charge's by source id (absent: ``NO_COPAY``)."""
+    months: dict[str, list[Charge]] = {}
+    for charge in charges:
+        months.setdefault(charge.record.month, []).append(charge)
+    out = []
+    for group in months.values():
+        legs: dict[tuple[Account, str], Decimal] = {}  # whole cents: sums stay exact
+        for charge in group:
+            split = copay.get(charge.source_id, NO_COPAY) if isinstance(copay, Mapping) else copay
+            for account, money in _charge_legs(charge, org_id, mode, split):
+                key = (account, money.currency)
+                legs[key] = legs.get(key, ZERO) + money.amount
+        if not any(legs.values()):
+            continue
+        first = min(group, key=lambda c: (c.record.start, c.source_id))
+        entry = _entry(f"je_usage/{first.source_id}", EntryKind.CHARGE, first.record.start,
+                       org_id, *((a, Money(v, cur)) for (a, cur), v in legs.items()))  # fmt: skip
+        out.append((entry, tuple(c.source_id for c in group)))
+    return out
 
 
 def top_up_entry(org_id: str, amount: Money, at: datetime, source_id: str) -> JournalEntry:

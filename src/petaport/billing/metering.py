@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from petaport.billing.prices import PreemptionCredit, PriceBook, ResourceClass
@@ -129,6 +130,7 @@ def _utc(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
+@lru_cache(maxsize=8192)  # pure; metering asks for the same hour starts again and again
 def month_of(instant: datetime) -> str:
     """The Hong Kong calendar month of ``instant`` as ``YYYY-MM``."""
     return instant.astimezone(HONG_KONG).strftime("%Y-%m")
@@ -176,38 +178,47 @@ def meter(usage: AttemptUsage, book: PriceBook, now: datetime) -> tuple[UsageRec
     last_version = book.version_at(_utc(spans[-1][0]))
     if usage.ended_at is not None and usage.end_state not in NO_MINIMUM:
         seconds[-1] += max(0, last_version.minimum_billable_s - sum(seconds))
-    quantities = usage.quantities()
+    quantities = [(r, r.value, model, qty) for r, model, qty in usage.quantities()]
     records = [
-        _record(usage, tag, span, s, resource, model, qty)
+        _record(usage, piece, s, resource, name, model, qty)
         for span, s in zip(spans, seconds, strict=True)
         if s
-        for tag in (_tag(book, span[0]),)
-        for resource, model, qty in quantities
+        for piece in (_piece(book, span),)
+        for resource, name, model, qty in quantities
     ]
     return (*records, *_credits(usage, last_version.preemption_credit, spans, records))
 
 
-def _tag(book: PriceBook, start_s: int) -> tuple[str, str]:
-    """(price version id, Hong Kong month) of a piece starting at ``start_s``."""
-    start = _utc(start_s)
-    return book.version_at(start).id, month_of(start)
+@dataclass(frozen=True, slots=True)
+class _Piece:
+    """What the records of one piece share: its times, stamp, price version and month."""
+
+    start: datetime
+    end: datetime
+    stamp: str  # the start as in source ids
+    version_id: str
+    month: str
+
+
+def _piece(book: PriceBook, span: tuple[int, int]) -> _Piece:
+    start = _utc(span[0])
+    return _Piece(start, _utc(span[1]), f"{start:%Y%m%dT%H%M%SZ}", book.version_at(start).id,
+                  month_of(start))  # fmt: skip
 
 
 def _record(
     usage: AttemptUsage,
-    tag: tuple[str, str],
-    span: tuple[int, int],
+    piece: _Piece,
     billable_s: int,
     resource: ResourceClass,
+    name: str,
     gpu_model: str | None,
     quantity: Decimal,
 ) -> UsageRecord:
-    start, end = _utc(span[0]), _utc(span[1])
-    source_id = f"{usage.attempt_id}/{resource.value}/{start:%Y%m%dT%H%M%SZ}"
     return UsageRecord(
-        source_id, RecordKind.USAGE, usage.org_id, usage.project_id, usage.job_id,
-        usage.attempt_id, resource, gpu_model, usage.tier, quantity, start, end, billable_s,
-        *tag,
+        f"{usage.attempt_id}/{name}/{piece.stamp}", RecordKind.USAGE, usage.org_id,
+        usage.project_id, usage.job_id, usage.attempt_id, resource, gpu_model, usage.tier,
+        quantity, piece.start, piece.end, billable_s, piece.version_id, piece.month,
     )  # fmt: skip
 
 

@@ -24,7 +24,8 @@ from decimal import Decimal
 from fractions import Fraction
 
 from petaport.billing.metering import HOUR_S, RecordKind, UsageRecord
-from petaport.billing.prices import PriceBook
+from petaport.billing.prices import PriceBook, ResourceClass
+from petaport.domain.jobs import QosTier
 from petaport.domain.money import Money, round_to_cents
 
 
@@ -42,9 +43,13 @@ class Charge:
         return self.record.source_id
 
 
+NOTHING = Fraction(0)
+
+
 def exact_value(unit_price: Decimal, record: UsageRecord) -> Fraction:
     """Unit price x quantity x billable seconds / 3600, with no rounding at all."""
-    return Fraction(unit_price * record.quantity) * record.billable_s / HOUR_S
+    numerator, denominator = (unit_price * record.quantity).as_integer_ratio()
+    return Fraction(numerator * record.billable_s, denominator * HOUR_S)
 
 
 def canonical_order(record: UsageRecord) -> tuple[str, str, bool, float, str]:
@@ -60,15 +65,23 @@ def canonical_order(record: UsageRecord) -> tuple[str, str, bool, float, str]:
 
 def rate(records: Iterable[UsageRecord], book: PriceBook) -> tuple[Charge, ...]:
     """Charges for ``records`` (all records of each attempt), in canonical order."""
-    running: dict[tuple[str, str], Fraction] = {}
+    currency = book.currency
+    zero = Money.zero(currency)
+    # (attempt, resource) -> (exact running total, that total rounded to cents)
+    running: dict[tuple[str, ResourceClass], tuple[Fraction, Money]] = {}
+    prices: dict[tuple[str, ResourceClass, str | None, QosTier], Decimal] = {}
     out = []
     for record in sorted(records, key=canonical_order):
-        version = book.get_version(record.price_version)
-        price = version.get_price(record.resource, record.gpu_model, record.tier)
+        which = (record.price_version, record.resource, record.gpu_model, record.tier)
+        price = prices.get(which)
+        if price is None:
+            version = book.get_version(record.price_version)
+            price = prices[which] = version.get_price(*which[1:])
         exact = exact_value(price, record)
-        key = (record.attempt_id, record.resource.value)
-        before = running.get(key, Fraction(0))
-        running[key] = after = before + exact
-        amount = round_to_cents(after, book.currency) - round_to_cents(before, book.currency)
-        out.append(Charge(record, price, exact, amount))
+        key = (record.attempt_id, record.resource)
+        before, billed = running.get(key) or (NOTHING, zero)
+        after = before + exact
+        billed_after = round_to_cents(after, currency)
+        running[key] = (after, billed_after)
+        out.append(Charge(record, price, exact, billed_after - billed))
     return tuple(out)

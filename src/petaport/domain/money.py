@@ -65,7 +65,10 @@ class Money:
 
     @classmethod
     def zero(cls, currency: str = HKD) -> Money:
-        return cls(Decimal(0), currency)
+        found = _ZEROS.get(currency)
+        if found is None:  # Money is immutable: one zero per currency serves every caller
+            found = _ZEROS[currency] = cls(Decimal(0), currency)
+        return found
 
     @classmethod
     def of(cls, amount: str | int | Decimal, currency: str = HKD) -> Money:
@@ -119,6 +122,9 @@ class Money:
 
     def __str__(self) -> str:
         return f"{self.currency} {self.amount:,}"
+
+
+_ZEROS: dict[str, Money] = {}
 
 
 def total(amounts: Iterable[Money], currency: str = HKD) -> Money:

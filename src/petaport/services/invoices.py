@@ -1,8 +1,10 @@
 """Invoices: one statement per org and Hong Kong month, drafted live, issued once.
 
-A draft is built by ``billing.invoices.build_invoice`` from the month's stored charges (usage
-records) and its other income entries (plan fees, the plan credit, credit notes), which become
-fee lines. Issuing it (centre admins, after the month ended) numbers and stores it.
+A draft is built by ``billing.invoices.invoice_from_totals`` from the month's stored charges
+(usage records), summed per line by the database (``UsageRepo.invoice_totals``: the same lines
+``build_invoice`` makes of the charges), and its other income entries (plan fees, the plan
+credit, credit notes), which become fee lines. Issuing it (centre admins, after the month
+ended) numbers and stores it.
 
 Invariants:
 - an issued invoice's total equals the sum of its lines and ``LedgerRepo.income`` of the org
@@ -29,11 +31,10 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from petaport.billing.invoices import Fee, Invoice, build_invoice, issue
+from petaport.billing.invoices import Fee, Invoice, UsageTotal, invoice_from_totals, issue
 from petaport.billing.ledger import INCOME, EntryKind, JournalEntry
 from petaport.billing.metering import month_bounds, month_of
 from petaport.billing.plans import OrgBilling, Plan, plan_credit_entry
-from petaport.billing.rating import Charge
 from petaport.domain.errors import Conflict, DomainError, Forbidden, ValidationFailed
 from petaport.domain.ids import new_id
 from petaport.domain.money import Money, total
@@ -119,31 +120,31 @@ def _poc_month(billing: OrgBilling | None, month: str, now: datetime) -> bool:
 
 @dataclass(frozen=True)
 class _Month:
-    """The stored money of one org and month, and the plan credit still to post."""
+    """The stored money of one org and month: usage summed by line, the entries other than
+    charges (fees, credits), and the plan credit still to post."""
 
-    charges: list[Charge]
+    usage: list[UsageTotal]
     entries: list[JournalEntry]
     credit: JournalEntry | None
     poc: bool
-    subsidies: dict[str, Money]  # source id -> the funder's share (the stored drawdown)
 
     def invoice(self, org_id: str, month: str) -> Invoice:
         extra = [self.credit] if self.credit is not None else []
-        return build_invoice(org_id, month, self.charges, subsidies=self.subsidies,
-                             fees=fee_lines(self.entries + extra))  # fmt: skip
+        return invoice_from_totals(org_id, month, self.usage,
+                                   fees=fee_lines(self.entries + extra))  # fmt: skip
 
 
 def _load_month(s: Session, org_id: str, month: str, now: datetime) -> _Month:
-    charges = UsageRepo(s).charges(org_id=org_id, month=month)
-    entries = LedgerRepo(s).entries(org_id=org_id, month=month)
+    usage = UsageRepo(s).invoice_totals(org_id, month)
+    entries = LedgerRepo(s).entries(org_id=org_id, month=month, but=EntryKind.CHARGE)
     billing = OrgBillingRepo(s).find(org_id)
     poc = _poc_month(billing, month, now)
     credit = None
     if poc and billing is not None:
-        wanted = plan_credit_entry(billing, month, total(c.amount for c in charges))
+        wanted = plan_credit_entry(billing, month, total(t.amount for t in usage))
         if wanted is not None and all(e.id != wanted.id for e in entries):
             credit = wanted
-    return _Month(charges, entries, credit, poc, DrawdownRepo(s).subsidies(org_id, month))
+    return _Month(usage, entries, credit, poc)
 
 
 def _view(s: Session, invoice_id: str | None, inv: Invoice) -> InvoiceView:

@@ -3,10 +3,15 @@
 ``meter_due`` runs in the scheduling loop (the one process that holds the scheduler lease)
 every ``metering_interval_s``. Per attempt not yet final it meters and rates *all* its records
 with the pure core (``billing.metering.meter`` then ``billing.rating.rate``), keeps the ones
-whose source id is new, stores them and posts one journal entry each, and marks the attempt
+whose source id is new, stores them and posts their journal entries, and marks the attempt
 metered through ``now`` (final once it ended). A batch is one transaction: a crash (even
 ``kill -9``) leaves either all of a batch or none of it, and the next run produces the same
 records with the same source ids, so nothing is billed twice and nothing is dropped.
+
+The new records of a batch are posted one journal entry per org and Hong Kong month
+(``billing.ledger.usage_entries``: each account gets exactly what one entry per record would
+give it), and every record names its entry (``usage_records.entry_id``): three rows per record
+in the ledger cost more than the metering itself (design note 009, bench/billing.py).
 
 Running attempts yield records for whole hours only (a record, once emitted, never changes);
 the partial hour is covered by the budget reservation. Proof-of-concept orgs' monthly fees
@@ -21,13 +26,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from petaport.billing.ledger import (
-    NO_COPAY,
-    BillingMode,
-    JournalEntry,
-    charge_entry,
-    plan_fee_entry,
-)
+from petaport.billing.ledger import BillingMode, JournalEntry, plan_fee_entry, usage_entries
 from petaport.billing.metering import attempt_usage, meter, month_bounds
 from petaport.billing.plans import OrgBilling, Plan
 from petaport.billing.prices import PriceBook
@@ -124,25 +123,31 @@ def _meter_batch(
     models: dict[str, str | None],
     billing: dict[str, OrgBilling],
 ) -> tuple[int, int]:
-    usage, ledger, progress = UsageRepo(s), LedgerRepo(s), MeteringRepo(s)
+    """Store the batch's new records and post them: one journal entry per org and Hong Kong
+    month (``usage_entries``; design note 009), which each record names."""
+    usage, progress = UsageRepo(s), MeteringRepo(s)
     known = usage.known_source_ids([a.id for _, a in batch])
-    new: list[Charge] = []
+    by_org: dict[str, list[Charge]] = {}
+    new_records: list[Charge] = []  # in batch order: the order grants are drawn down in
     ran_on: dict[str, str | None] = {}  # attempt id -> GPU model, for the co-pay split
     for job, attempt in batch:
-        new += [c for c in charges_of(job, attempt, book, now, models) if c.source_id not in known]
+        new = [c for c in charges_of(job, attempt, book, now, models) if c.source_id not in known]
+        by_org.setdefault(job.org_id, []).extend(new)
+        new_records += new
         ran_on[attempt.id] = _model(job, attempt, models)
-        progress.mark(attempt.id, now, attempt.state.is_terminal)
-    usage.add(new, now)
-    copays = split_new(s, new, ran_on, now)
+    progress.mark_many([a.id for _, a in batch], now,
+                       {a.id for _, a in batch if a.state.is_terminal})  # fmt: skip
+    splits = split_new(s, new_records, ran_on)
     entries: list[JournalEntry] = []
-    for charge in new:
-        org_id = charge.record.org_id
+    entry_of: dict[str, str] = {}
+    for org_id, charges in by_org.items():
         mode = billing[org_id].mode if org_id in billing else BillingMode.POSTPAID
-        entry = charge_entry(charge, org_id, mode, copays.get(charge.source_id, NO_COPAY))
-        if entry is not None:
+        for entry, source_ids in usage_entries(charges, org_id, mode, splits.copays):
             entries.append(entry)
-    posted = ledger.post(entries, now)
-    return len(new), posted
+            entry_of.update(dict.fromkeys(source_ids, entry.id))
+    usage.add(new_records, now, entry_of)  # new source ids only: a second run's insert fails
+    splits.store(s, now)  # beside their usage records (stored just above)
+    return len(new_records), LedgerRepo(s).append(entries, now)
 
 
 def _post_plan_fees(ledger: LedgerRepo, billing: dict[str, OrgBilling], now: datetime) -> int:

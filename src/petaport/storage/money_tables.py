@@ -89,6 +89,9 @@ class UsageRecordRow(Base):
     # that GPU-hour budgets sum exactly in both databases.
     gpu_milli_s: Mapped[int] = mapped_column(BigInteger)
     metered_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # The journal entry that posted this record (with the org's other records of its month and
+    # metering batch); NULL when it moved no money (migration 0006).
+    entry_id: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
 
 
 class MeteredAttemptRow(Base):

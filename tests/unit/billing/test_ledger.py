@@ -28,8 +28,10 @@ from petaport.billing.ledger import (
     reversal,
     top_up_entry,
     trial_credit_entry,
+    usage_entries,
 )
 from petaport.domain.errors import Conflict, ValidationFailed
+from petaport.domain.jobs import JobState, QosTier
 from petaport.domain.money import Money
 
 from .builders import T0, charges, usage
@@ -129,3 +131,39 @@ def test_accounts_of_an_org_need_their_owner() -> None:
         Account(AccountKind.ORG_PREPAID)
     with pytest.raises(ValidationFailed):
         Account(AccountKind.REVENUE, "org_a")
+
+
+@pytest.mark.parametrize("copay", [CoPay(), CoPay("fund_aiss", Decimal("0.7"))])
+@pytest.mark.parametrize("mode", [BillingMode.PREPAID, BillingMode.POSTPAID])
+def test_usage_entries_post_what_one_entry_per_charge_would(
+    copay: CoPay, mode: BillingMode
+) -> None:
+    """Across a Hong Kong month start, with a preemption credit and a zero charge: one entry
+    per month, each account moved by exactly the sum of the per-charge entries."""
+    cs = [
+        *charges(usage(T0, 7 * 3600 + 17, gpus="3")),  # 20:00 HK, into February
+        *charges(usage(T0 + timedelta(minutes=5), 1801, attempt="att_2", job="job_2",
+                       tier=QosTier.PREEMPTIBLE, state=JobState.PREEMPTED, gpus="1")),
+        *charges(usage(T0, 1, attempt="att_3", job="job_3", gpus="0.001", model=None)),
+    ]  # fmt: skip
+    assert any(c.amount.is_zero for c in cs) and any(c.amount.amount < 0 for c in cs)
+    posted = usage_entries(cs, "org_a", mode, copay)
+    singles = [e for c in cs if (e := charge_entry(c, "org_a", mode, copay)) is not None]
+    assert balances(e for e, _ in posted) == balances(singles)
+    assert sorted(e.month for e, _ in posted) == ["2026-01", "2026-02"]
+    covered = [sid for _, sids in posted for sid in sids]
+    assert sorted(covered) == sorted(c.source_id for c in cs)  # each charge once
+    for entry, sids in posted:
+        first = min((c for c in cs if c.source_id in sids),
+                    key=lambda c: (c.record.start, c.source_id))  # fmt: skip
+        assert entry.id == f"je_usage/{first.source_id}" and entry.at == first.record.start
+        assert {c.record.month for c in cs if c.source_id in sids} == {entry.month}
+        assert entry.kind is EntryKind.CHARGE and entry.org_id == "org_a"
+    assert billed_for([e for e, _ in posted], "org_a", "2026-01") == billed_for(
+        singles, "org_a", "2026-01"
+    )
+
+
+def test_usage_entries_of_nothing_but_zero_charges_are_none() -> None:
+    zero = [c for c in charges(usage(T0, 1, gpus="0.001", model=None)) if c.amount.is_zero]
+    assert zero and usage_entries(zero, "org_a", BillingMode.POSTPAID) == []

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import cast
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, bindparam, exists, func, select
 from sqlalchemy.orm import Session
 
+from petaport.billing.invoices import UsageTotal
 from petaport.billing.ledger import BillingMode
 from petaport.billing.metering import RecordKind, UsageRecord
 from petaport.billing.plans import OrgBilling, Plan
@@ -23,6 +24,7 @@ from petaport.billing.prices import (
 from petaport.billing.rating import Charge
 from petaport.domain.jobs import Attempt, Job, QosTier
 from petaport.domain.money import Money
+from petaport.storage.drawdown_tables import DrawdownRow
 from petaport.storage.money_tables import (
     MeteredAttemptRow,
     OrgBillingRow,
@@ -35,6 +37,7 @@ from petaport.storage.repos.ledger import cents_sum
 from petaport.storage.tables import AttemptRow, JobRow
 
 USAGE = cast(Table, UsageRecordRow.__table__)
+METERED = cast(Table, MeteredAttemptRow.__table__)
 
 
 class PriceRepo:
@@ -73,7 +76,7 @@ class PriceRepo:
         self.s.flush()
 
 
-def _record_values(c: Charge, now: datetime) -> dict[str, object]:
+def _record_values(c: Charge, now: datetime, entry_id: str | None) -> dict[str, object]:
     r = c.record
     return {
         "source_id": r.source_id, "kind": r.kind.value, "org_id": r.org_id,
@@ -82,7 +85,7 @@ def _record_values(c: Charge, now: datetime) -> dict[str, object]:
         "quantity": r.quantity, "start_at": r.start, "end_at": r.end,
         "billable_s": r.billable_s, "price_version": r.price_version, "month": r.month,
         "unit_price": c.unit_price, "amount": c.amount.amount,
-        "gpu_milli_s": gpu_milli_s(r), "metered_at": now,
+        "gpu_milli_s": gpu_milli_s(r), "metered_at": now, "entry_id": entry_id,
     }  # fmt: skip
 
 
@@ -123,9 +126,15 @@ class UsageRepo:
             found.update(self.s.scalars(q))
         return found
 
-    def add(self, charges: Sequence[Charge], now: datetime) -> None:
+    def add(
+        self, charges: Sequence[Charge], now: datetime, entries: Mapping[str, str] | None = None
+    ) -> None:
+        """Store rated records (new source ids only: the primary key refuses a known one);
+        ``entries``: source id -> id of the journal entry that posts it."""
         if charges:
-            self.s.connection().execute(USAGE.insert(), [_record_values(c, now) for c in charges])
+            entry_of = (entries or {}).get
+            rows = [_record_values(c, now, entry_of(c.source_id)) for c in charges]
+            self.s.connection().execute(USAGE.insert(), rows)
 
     def charges(
         self,
@@ -146,6 +155,28 @@ class UsageRepo:
         if since is not None:
             q = q.where(UsageRecordRow.start_at >= since)
         return [charge_from_row(r, currency) for r in self.s.scalars(q)]
+
+    def invoice_totals(self, org_id: str, month: str, currency: str = "HKD") -> list[UsageTotal]:
+        """The month's usage lines of an org, summed by the database: one row per line and
+        quantity (integer seconds and cents sum exactly in both databases; quantity x seconds
+        is multiplied here, exactly). A line's subsidy is the sum of its records' funder
+        shares stored when they were metered (``subsidy_drawdown``; none: zero)."""
+        u, d = UsageRecordRow, DrawdownRow
+        q = (
+            select(u.project_id, u.resource, u.gpu_model, u.tier, u.quantity,
+                   func.sum(u.billable_s), func.sum(u.amount), func.sum(d.funder_amount))
+            .outerjoin(d, d.source_id == u.source_id)
+            .where(u.org_id == org_id, u.month == month)
+            .group_by(u.project_id, u.resource, u.gpu_model, u.tier, u.quantity)
+        )  # fmt: skip
+        sums: dict[tuple[str, str, str, str], tuple[Decimal, Decimal, Decimal]] = {}
+        for project, resource, model, tier, quantity, seconds, amount, funded in self.s.execute(q):
+            key = (project, resource, model or "", tier)
+            units, cents, subsidy = sums.get(key, (Decimal(0), Decimal(0), Decimal(0)))
+            sums[key] = (units + quantity * int(seconds), cents + cents_sum(amount),
+                         subsidy + cents_sum(funded))  # fmt: skip
+        return [UsageTotal(*key, units, Money(cents, currency), Money(subsidy, currency))
+                for key, (units, cents, subsidy) in sums.items()]  # fmt: skip
 
     def spend_by_project(
         self, since: datetime | None = None
@@ -196,12 +227,29 @@ class MeteringRepo:
             found.update(self.s.scalars(q))
         return found
 
-    def mark(self, attempt_id: str, through: datetime, final: bool) -> None:
-        row = self.s.get(MeteredAttemptRow, attempt_id)
-        if row is None:
-            self.s.add(MeteredAttemptRow(attempt_id=attempt_id, through=through, final=final))
-        else:
-            row.through, row.final = through, final
+    def mark_many(self, attempt_ids: Sequence[str], through: datetime, final: set[str]) -> None:
+        """Record that ``attempt_ids`` are metered through ``through`` (those in ``final``:
+        for good), with one query and at most one INSERT and one UPDATE statement."""
+        known: set[str] = set()
+        for i in range(0, len(attempt_ids), 500):
+            q = select(METERED.c.attempt_id).where(
+                METERED.c.attempt_id.in_(attempt_ids[i : i + 500])
+            )
+            known.update(self.s.scalars(q))
+        conn = self.s.connection()
+        rows = [{"aid": a, "through": through, "final": a in final} for a in attempt_ids]
+        new = [{"attempt_id": r["aid"], "through": through, "final": r["final"]}
+               for r in rows if r["aid"] not in known]  # fmt: skip
+        if new:
+            conn.execute(METERED.insert(), new)
+        old = [r for r in rows if r["aid"] in known]
+        if old:
+            conn.execute(
+                METERED.update()
+                .where(METERED.c.attempt_id == bindparam("aid"))
+                .values(through=bindparam("through"), final=bindparam("final")),
+                old,
+            )
 
 
 class OrgBillingRepo:
@@ -238,12 +286,14 @@ def attempts_to_meter(
 ) -> list[tuple[Job, Attempt]]:
     """Started attempts whose metering is not final yet (running, or ended since the last
     metering run), oldest first, with their jobs."""
-    done = select(MeteredAttemptRow.attempt_id).where(MeteredAttemptRow.final.is_(True))
+    done = exists().where(
+        MeteredAttemptRow.attempt_id == AttemptRow.id, MeteredAttemptRow.final.is_(True)
+    )  # an anti-join on the primary key: NOT IN would re-read every final attempt per batch
     q = (
         select(AttemptRow, JobRow)
         .join(JobRow, JobRow.id == AttemptRow.job_id)
         .where(AttemptRow.started_at.is_not(None) | AttemptRow.ended_at.is_not(None))
-        .where(AttemptRow.id.not_in(done))
+        .where(~done)
         .where(AttemptRow.id > (after or ""))
         .order_by(AttemptRow.id)
         .limit(limit)

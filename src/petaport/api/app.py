@@ -24,6 +24,7 @@ from petaport.api.routers import (
     spend,
     subsidy,
     subsidy_applications,
+    subsidy_report,
     system,
     tenancy,
 )
@@ -70,7 +71,7 @@ def create_api(ctx: Context) -> FastAPI:
     app.state.ctx = ctx
     problems.install(app)
     for module in (auth, tenancy, inventory, money, spend, jobs, quotas, invoices, slurm, catalogue,
-                   lab, grants, subsidy, subsidy_applications):  # fmt: skip
+                   lab, grants, subsidy, subsidy_applications, subsidy_report):  # fmt: skip
         app.include_router(module.router, prefix="/v1")
     app.include_router(system.router)
     app.add_middleware(LatencyMiddleware, ctx=ctx)

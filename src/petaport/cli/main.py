@@ -26,6 +26,7 @@ from petaport.cli import (
     spend,
     submit,
     subsidy,
+    subsidy_report,
     subsidy_review,
     tenancy,
 )
@@ -95,4 +96,4 @@ app.add_typer(catalogue.catalogue_app, name="catalogue")
 app.add_typer(lab.lab_app, name="lab")
 app.add_typer(grants.grants_app, name="grants")
 app.add_typer(subsidy.subsidy_app, name="subsidy")
-del subsidy_review  # its commands register on subsidy_app when imported
+del subsidy_report, subsidy_review  # their commands register on subsidy_app when imported

@@ -14,6 +14,7 @@ from petaport.schemas.grants import (
     ReportPublic,
     StatementPublic,
 )
+from petaport.schemas.subsidy_report import AnnualReportPublic
 
 
 class GrantsApi(Transport):
@@ -54,4 +55,14 @@ class GrantsApi(Transport):
             raise ValueError("a statement downloads as pdf or csv")
         params = {"funder": funder, "month": month}
         return self.request("GET", f"/v1/funder-statements/{kind}", params=params,
+                            idempotent=True).content  # fmt: skip
+
+    def annual_report(self, year: int) -> AnnualReportPublic:
+        return self.one(AnnualReportPublic, "GET", "/v1/subsidy/annual-report",
+                        params={"year": year}, idempotent=True)  # fmt: skip
+
+    def download_annual_report(self, year: int, kind: str = "pdf") -> bytes:
+        if kind not in ("pdf", "csv"):
+            raise ValueError("the annual report downloads as pdf or csv")
+        return self.request("GET", f"/v1/subsidy/annual-report/{kind}", params={"year": year},
                             idempotent=True).content  # fmt: skip

@@ -6,7 +6,9 @@ Invariants:
 - ``backend_ref`` is the Slurm job id; the job name is ``petaport-<attempt id>``;
 - ``launch`` looks the name up before it submits, and after a failed or timed-out ``sbatch``:
   an attempt is never submitted twice;
-- ``poll`` needs nothing but the refs: an empty ``backend_ref`` (the service crashed between
+- ``poll`` reads exactly the attempts' jobs: one ``squeue`` text call by job id (and one by
+  name for attempts whose job id was never recorded), then ``sacct`` for those squeue no longer
+  shows; it needs nothing but the refs: an empty ``backend_ref`` (the service crashed between
   ``sbatch`` and recording it) is found by name; an attempt not found is NODE_FAIL, unless its
   batch script was written so recently that an ``sbatch`` may still be under way; a job the
   controller no longer knows and accounting does not show as ended is NODE_FAIL, so Petaport
@@ -17,7 +19,8 @@ Invariants:
   Slurm's end time, never before ``started_at``;
 - ``cancel`` is ``scancel``; cancelling an ended or unknown job is harmless. It also leaves a
   ``cancel`` marker in the attempt directory, so an attempt cancelled while its ``sbatch`` is
-  still under way (no job id yet) is cancelled as soon as ``launch`` or ``poll`` sees its id.
+  still under way (no job id yet) is cancelled as soon as ``launch`` or ``poll`` sees its id;
+- ``launch`` may run from ``launch_concurrency`` threads at once (``ConcurrentLaunches``).
 """
 
 from __future__ import annotations
@@ -26,12 +29,13 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from petaport.backends.slurm import accounting, associations, states, submission
+from petaport.backends.slurm.listing import SlurmListing, script_written
 from petaport.backends.slurm.nodes import SlurmNode, choose_partition, parse_sinfo_json
 from petaport.backends.slurm.runner import SlurmCommandFailed, SlurmRunner
 from petaport.backends.slurm.states import SlurmJob
@@ -76,6 +80,7 @@ class SlurmBackend:
         inherit_env: Sequence[str] = DEFAULT_INHERITED_ENV,
         environ: Mapping[str, str] | None = None,
         lookup_days: int = 30,
+        launch_concurrency: int = 8,
     ) -> None:
         self.runner = runner or SlurmRunner()
         source = os.environ if environ is None else environ
@@ -86,7 +91,8 @@ class SlurmBackend:
         self._default_model = default_gpu_model
         self._base_env = {key: source[key] for key in inherit_env if key in source}
         self._base_env.setdefault("PATH", _FALLBACK_PATH)
-        self._lookup_days = lookup_days
+        self.listing = SlurmListing(self.runner, lookup_days)
+        self.launch_concurrency = launch_concurrency
         self._nodes: dict[str, SlurmNode] = {}
         self._cancel_sent: set[str] = set()
 
@@ -104,13 +110,14 @@ class SlurmBackend:
             gpu_binding=st.gpu_binding,
             default_gpu_model=settings.gpus.model,
             lookup_days=st.lookup_days,
+            launch_concurrency=st.launch_concurrency,
         )
 
     # -- Backend protocol ------------------------------------------------------------------
 
     def launch(self, launch: AttemptLaunch) -> AttemptReport:
         started_at = datetime.now(UTC)
-        found = self._find_by_name(launch.attempt_id, launch.attempt_dir)
+        found = self.listing.find_by_name(launch.attempt_id, launch.attempt_dir)
         if found is not None:  # submitted before a crash: adopt it, never submit twice
             return self._report(launch.attempt_id, found, started_at)
         try:
@@ -130,7 +137,7 @@ class SlurmBackend:
             )  # fmt: skip
         except RetryLater:
             # it may have been submitted after all
-            found = self._find_by_name(launch.attempt_id, launch.attempt_dir)
+            found = self.listing.find_by_name(launch.attempt_id, launch.attempt_dir)
             if found is None:
                 raise
             return self._report(launch.attempt_id, found, started_at)
@@ -154,14 +161,18 @@ class SlurmBackend:
         if not refs:
             return []
         ids = {ref.attempt_id: ref.backend_ref for ref in refs if ref.backend_ref.isdigit()}
-        live = self._squeue()
-        for ref in refs:
-            if not ref.backend_ref:
-                found = self._find_by_name(ref.attempt_id, ref.attempt_dir, live)
-                if found is not None:
-                    ids[ref.attempt_id] = found.job_id
+        live = self.listing.squeue(job_ids=sorted(set(ids.values())))
+        unrecorded = [r for r in refs if not r.backend_ref and script_written(r.attempt_dir)]
+        if unrecorded:  # the service died between sbatch and recording its job id
+            live.update(
+                self.listing.squeue(names=[states.job_name(r.attempt_id) for r in unrecorded])
+            )
+        for ref in unrecorded:
+            found = self.listing.find_by_name(ref.attempt_id, ref.attempt_dir, live)
+            if found is not None:
+                ids[ref.attempt_id] = found.job_id
         missing = [job_id for job_id in ids.values() if job_id not in live]
-        ended = self._sacct(missing) if missing else {}
+        ended = self.listing.sacct(missing) if missing else {}
         return [self._poll_one(ref, ids.get(ref.attempt_id), live, ended) for ref in refs]
 
     def _poll_one(
@@ -203,7 +214,7 @@ class SlurmBackend:
         if job_id == DRY_RUN_REF:
             return
         if not job_id.isdigit():
-            found = self._find_by_name(ref.attempt_id, ref.attempt_dir)
+            found = self.listing.find_by_name(ref.attempt_id, ref.attempt_dir)
             if found is None:
                 return
             job_id = found.job_id
@@ -312,12 +323,6 @@ class SlurmBackend:
         self._nodes = {n.name: n for n in nodes}
         return nodes
 
-    def _squeue(self) -> dict[str, SlurmJob]:
-        return states.parse_squeue_json(self._json("squeue", "--json"))
-
-    def _sacct(self, job_ids: Iterable[str]) -> dict[str, SlurmJob]:
-        return states.parse_sacct(self.runner.run("sacct", *states.sacct_argv(job_ids)))
-
     def _json(self, name: str, *args: str) -> dict[str, Any]:
         text = self.runner.run(name, *args)
         try:
@@ -327,29 +332,6 @@ class SlurmBackend:
         if not isinstance(data, dict):
             raise RetryLater(f"{name} printed unexpected JSON")
         return data
-
-    def _find_by_name(
-        self, attempt_id: str, attempt_dir: Path, live: Mapping[str, SlurmJob] | None = None
-    ) -> SlurmJob | None:
-        """The Slurm job of this attempt, if one was ever submitted (the newest one).
-
-        Only an attempt whose batch script exists can have been submitted (``launch`` writes it
-        before ``sbatch``): without it nothing is asked of Slurm."""
-        if not (attempt_dir / submission.SCRIPT_NAME).exists():
-            return None
-        name = states.job_name(attempt_id)
-        jobs = self._squeue() if live is None else live
-        matches = [job for job in jobs.values() if job.name == name]
-        if not matches:
-            out = self.runner.run(
-                "sacct", "-P", "-n", "-X", f"--name={name}",
-                f"--starttime=now-{self._lookup_days}days",
-                f"--format={','.join(states.SACCT_FIELDS)}",
-            )  # fmt: skip
-            matches = [job for job in states.parse_sacct(out).values() if job.name == name]
-        if not matches:
-            return None
-        return max(matches, key=lambda job: (job.is_live, int(job.job_id)))
 
     def _report(self, attempt_id: str, job: SlurmJob, started_at: datetime | None) -> AttemptReport:
         started = started_at or job.start or datetime.now(UTC)

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from petaport.backends.slurm import SlurmBackend, SlurmCommandFailed, SlurmRunner
+from petaport.backends.slurm import backend as slurm_backend
 from petaport.domain.errors import RetryLater
 from petaport.domain.jobs import Allocation, JobSpec, JobState
 from petaport.services.ports import AttemptLaunch, AttemptRef, launch_concurrency
@@ -328,3 +329,40 @@ def test_launches_may_run_concurrently_up_to_the_setting() -> None:
     settings = Settings(backend="slurm", slurm={"launch_concurrency": 3})
 
     assert launch_concurrency(SlurmBackend.from_settings(settings)) == 3
+
+
+def test_a_job_held_back_by_a_node_still_finishing_its_jobs_waits(
+    slurm: ScriptedSlurm, tmp_path: Path
+) -> None:
+    reason = "ReqNodeNotAvail, UnavailableNodes:gpu2"  # gpu2 is up in the sinfo sample
+    slurm.squeue = squeue_with(55, "petaport-att_9", "PENDING", reason=reason)
+
+    (report,) = backend(slurm).poll([ref("55", tmp_path)])
+
+    assert report.state is JobState.RUNNING and reason in report.detail
+    assert "scancel" not in slurm.names() and "sinfo" in slurm.names()
+
+
+def test_a_job_held_back_by_a_drained_node_is_node_fail(
+    slurm: ScriptedSlurm, tmp_path: Path
+) -> None:
+    reason = "ReqNodeNotAvail, UnavailableNodes:gpu[1-2]"  # gpu1 is DRAIN in the sample
+    slurm.squeue = squeue_with(55, "petaport-att_9", "PENDING", reason=reason)
+
+    (report,) = backend(slurm).poll([ref("55", tmp_path)])
+
+    assert report.state is JobState.NODE_FAIL and slurm.calls[-1] == ("scancel", "55")
+
+
+def test_a_job_held_back_too_long_is_given_up(
+    slurm: ScriptedSlurm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reason = "ReqNodeNotAvail, UnavailableNodes:gpu2"
+    slurm.squeue = squeue_with(55, "petaport-att_9", "PENDING", reason=reason)
+    b = backend(slurm)
+    (first,) = b.poll([ref("55", tmp_path)])
+    monkeypatch.setattr(slurm_backend, "STUCK_GRACE_S", -1.0)  # the grace has passed
+
+    (later,) = b.poll([ref("55", tmp_path)])
+
+    assert first.state is JobState.RUNNING and later.state is JobState.NODE_FAIL

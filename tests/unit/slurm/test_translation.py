@@ -261,6 +261,26 @@ def test_why_not_sacct_json_in_22_05_its_exit_code_of_a_failed_job_is_0() -> Non
     assert job["exit_code"]["return_code"] == 0  # sacct -P says 3:0 for the same job
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("gpu2", ("gpu2",)),
+        ("gpu[1-2],cpu1", ("gpu1", "gpu2", "cpu1")),
+        ("n[008-010,2]", ("n008", "n009", "n010", "n2")),
+        ("", ()),
+    ],
+)
+def test_slurm_host_lists_expand(text: str, expected: tuple[str, ...]) -> None:
+    assert nodes.expand_hostlist(text) == expected
+
+
+def test_the_nodes_a_held_back_job_waits_for() -> None:
+    reason = "ReqNodeNotAvail, UnavailableNodes:gpu[1-2]"
+
+    assert states.unavailable_nodes(reason) == "gpu[1-2]"
+    assert states.unavailable_nodes("ReqNodeNotAvail") == ""
+
+
 def test_sinfo_json_nodes_gpus_partitions_and_drained_nodes() -> None:
     found = nodes.parse_sinfo_json(json.loads((SAMPLES / "sinfo-22.05.json").read_text()))
 

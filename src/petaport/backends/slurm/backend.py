@@ -13,8 +13,10 @@ Invariants:
   batch script was written so recently that an ``sbatch`` may still be under way; a job the
   controller no longer knows and accounting does not show as ended is NODE_FAIL, so Petaport
   requeues it if the spec allows;
-  so is a job Slurm holds back because a node Petaport chose is down or drained (it is
-  cancelled first: Petaport places it again);
+  so is a job Slurm holds back because a node Petaport chose is down, drained or gone
+  (checked with sinfo: a node only finishing its last jobs also holds a job back with
+  ``ReqNodeNotAvail`` for a moment), or that has looked held back for ``STUCK_GRACE_S``
+  (it is cancelled first: Petaport places it again);
 - ``started_at`` is the launch time the service stored (as for every backend), ``ended_at``
   Slurm's end time, never before ``started_at``;
 - ``cancel`` is ``scancel``; cancelling an ended or unknown job is harmless. It also leaves a
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -36,7 +39,12 @@ from typing import Any
 
 from petaport.backends.slurm import accounting, associations, states, submission
 from petaport.backends.slurm.listing import SlurmListing, script_written
-from petaport.backends.slurm.nodes import SlurmNode, choose_partition, parse_sinfo_json
+from petaport.backends.slurm.nodes import (
+    SlurmNode,
+    choose_partition,
+    expand_hostlist,
+    parse_sinfo_json,
+)
 from petaport.backends.slurm.runner import SlurmCommandFailed, SlurmRunner
 from petaport.backends.slurm.states import SlurmJob
 from petaport.domain.errors import Conflict, RetryLater
@@ -50,6 +58,8 @@ DEFAULT_INHERITED_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "HOME", "USER", "LOGNAM
 _FALLBACK_PATH = "/usr/local/bin:/usr/bin:/bin"
 DRY_RUN_REF = "dry-run"
 SUBMIT_MARGIN_S = 15.0  # beyond the command timeout: Slurm's own message timeout is 10 s
+STUCK_GRACE_S = 60.0  # a job Slurm holds back on nodes that look usable: given up after this
+NODES_FRESH_S = 5.0  # how old a sinfo reading may be when it decides whether a job is stuck
 
 
 CANCEL_FILE = "cancel"
@@ -94,7 +104,9 @@ class SlurmBackend:
         self.listing = SlurmListing(self.runner, lookup_days)
         self.launch_concurrency = launch_concurrency
         self._nodes: dict[str, SlurmNode] = {}
+        self._nodes_at = -math.inf
         self._cancel_sent: set[str] = set()
+        self._stuck_since: dict[str, float] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SlurmBackend:
@@ -173,7 +185,9 @@ class SlurmBackend:
                 ids[ref.attempt_id] = found.job_id
         missing = [job_id for job_id in ids.values() if job_id not in live]
         ended = self.listing.sacct(missing) if missing else {}
-        return [self._poll_one(ref, ids.get(ref.attempt_id), live, ended) for ref in refs]
+        reports = [self._poll_one(ref, ids.get(ref.attempt_id), live, ended) for ref in refs]
+        self._stuck_since = {k: t for k, t in self._stuck_since.items() if k in live}
+        return reports
 
     def _poll_one(
         self,
@@ -193,7 +207,7 @@ class SlurmBackend:
             return self._lost(ref, "", "it never reached Slurm")
         if job_id in live:
             job = live[job_id]
-            if states.is_stuck(job):
+            if states.is_stuck(job) and self._cannot_start(job):
                 why = f"Slurm cannot run job {job_id} where Petaport placed it ({job.reason})"
                 return self._lost(ref, job_id, why)
             asked = job_id not in self._cancel_sent and _cancel_requested(ref.attempt_dir)
@@ -321,7 +335,23 @@ class SlurmBackend:
         data = self._json("sinfo", "--json")
         nodes = parse_sinfo_json(data)
         self._nodes = {n.name: n for n in nodes}
+        self._nodes_at = time.monotonic()
         return nodes
+
+    def _cannot_start(self, job: SlurmJob) -> bool:
+        """Whether a job Slurm holds back with a stuck-looking reason is really stuck: a node
+        it names is down, drained or gone (sinfo at most ``NODES_FRESH_S`` old), or it has
+        looked stuck for ``STUCK_GRACE_S``. A node still finishing its last jobs makes Slurm
+        say ``ReqNodeNotAvail`` for a moment: such a job starts once the node is free."""
+        named = expand_hostlist(states.unavailable_nodes(job.reason))
+        if not named:
+            return True  # NodeDown, BadConstraints, ... or no node named: nothing to wait for
+        first = self._stuck_since.setdefault(job.job_id, time.monotonic())
+        if time.monotonic() - first > STUCK_GRACE_S:
+            return True
+        if time.monotonic() - self._nodes_at > NODES_FRESH_S:
+            self._refresh_nodes()
+        return any(n not in self._nodes or not self._nodes[n].usable for n in named)
 
     def _json(self, name: str, *args: str) -> dict[str, Any]:
         text = self.runner.run(name, *args)

@@ -62,8 +62,16 @@ STUCK_REASONS = ("ReqNodeNotAvail", "NodeDown", "BadConstraints", "PartitionNode
 
 
 def is_stuck(job: SlurmJob) -> bool:
-    """A job Slurm will not start where Petaport placed it (waiting would be forever)."""
+    """A job Slurm may never start where Petaport placed it (the backend checks the nodes:
+    ``ReqNodeNotAvail`` also names a node that is only finishing its last jobs)."""
     return job.slurm_state == "PENDING" and job.reason.startswith(STUCK_REASONS)
+
+
+def unavailable_nodes(reason: str) -> str:
+    """The host list in ``ReqNodeNotAvail, UnavailableNodes:gpu[1-2]`` (``""`` if none)."""
+    _, found, rest = reason.partition("UnavailableNodes:")
+    words = rest.split()
+    return words[0] if found and words else ""
 
 
 def job_name(attempt_id: str) -> str:

@@ -1,5 +1,6 @@
-"""How the loop launches a cycle's starts: all recorded first, then launched concurrently where
-the backend allows it (``ConcurrentLaunches``), their refs recorded after; both databases."""
+"""How the loop launches a cycle's starts: all recorded first, then launched in the background,
+concurrently, where the backend allows it (``ConcurrentLaunches``), their refs recorded by a
+later cycle; attempts still being launched are not polled. Both databases."""
 
 from __future__ import annotations
 
@@ -26,6 +27,9 @@ class Concurrent:
         self.now = self.most = 0
         self.recorded_at_launch: list[int] = []
         self.threads: set[str] = set()
+        self.polled: set[str] = set()
+        self.go = threading.Event()
+        self.go.set()
 
     def launch(self, launch: AttemptLaunch) -> AttemptReport:
         with self.world.ctx.db.transaction() as s:
@@ -36,6 +40,7 @@ class Concurrent:
             self.recorded_at_launch.append(recorded)
             self.threads.add(threading.current_thread().name)
         time.sleep(0.05)  # long enough for the pool's other launches to begin meanwhile
+        self.go.wait(10)
         with self.lock:
             self.now -= 1
         if launch.spec.name == "unlucky":
@@ -43,6 +48,7 @@ class Concurrent:
         return self.fake.launch(launch)
 
     def poll(self, refs: Sequence[AttemptRef]) -> list[AttemptReport]:
+        self.polled |= {ref.attempt_id for ref in refs}
         return self.fake.poll(refs)
 
     def cancel(self, ref: AttemptRef) -> None:
@@ -61,6 +67,7 @@ def test_a_cycles_starts_are_all_recorded_then_launched_concurrently(world: Worl
     jobs = [world.submit("a_member", "prj_a", gpus=1, name=f"j{i}") for i in range(6)]
 
     world.cycle()
+    world.loop.launcher.settle(wait_s=None)
 
     assert backend.recorded_at_launch == [6] * 6  # every start stored before any launch
     assert backend.most == 3 and len(backend.threads) == 3
@@ -78,6 +85,7 @@ def test_a_launch_that_fails_ends_only_its_own_attempt(world: World) -> None:
     bad = world.submit("a_member", "prj_a", gpus=1, name="unlucky")
 
     world.cycle()
+    world.loop.launcher.settle(wait_s=None)
 
     fine = world.call("a_member", "GET", f"/v1/jobs/{ok['id']}").json()
     unlucky = world.call("a_member", "GET", f"/v1/jobs/{bad['id']}").json()
@@ -85,6 +93,30 @@ def test_a_launch_that_fails_ends_only_its_own_attempt(world: World) -> None:
     assert unlucky["state"] == "PENDING" and unlucky["reason"] == "Requeued"  # NODE_FAIL
     events = world.call("a_member", "GET", f"/v1/jobs/{bad['id']}/events").json()
     assert "launch failed: the controller did not answer" in events[-1]["message"]
+
+
+def test_attempts_still_being_launched_are_not_polled(world: World) -> None:
+    backend = Concurrent(world, world.fake, concurrency=2)
+    world.ctx.backend = backend
+    first = world.submit("a_member", "prj_a", gpus=1, name="first")
+    world.cycle()
+    world.loop.launcher.settle(wait_s=None)
+    backend.go.clear()  # launches now hang until the test lets them go
+    world.submit("a_member", "prj_a", gpus=1, name="second")
+    world.cycle()
+
+    backend.polled.clear()
+    world.cycle()  # the second's launch is under way: only the first is polled
+    (launching,) = world.loop.launcher.in_flight()
+    with world.ctx.db.transaction() as s:
+        running = {a.id: a.backend_ref for a, _, _ in JobRepo(s).running_attempts()}
+    assert backend.polled == set(running) - {launching} and not running[launching]
+
+    backend.go.set()
+    world.loop.launcher.settle(wait_s=None)
+    world.cycle()
+    assert launching in backend.polled and not world.loop.launcher.in_flight()
+    assert world.call("a_member", "GET", f"/v1/jobs/{first['id']}").json()["state"] == "RUNNING"
 
 
 def test_a_backend_without_the_capability_is_launched_one_at_a_time(world: World) -> None:

@@ -13,7 +13,7 @@ Invariants:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -27,16 +27,15 @@ from petaport.domain.jobs import (
     demand_milli,
     held_gpus,
 )
-from petaport.domain.tenancy import Scope
 from petaport.scheduler.fairshare import add_usage
 from petaport.scheduler.prediction import DurationHistory, Finished
 from petaport.services.context import Context
 from petaport.services.jobs import STOP_CANCEL, STOP_PREEMPT, STOP_REQUEUE, event
 from petaport.services.ports import AttemptRef, AttemptReport
+from petaport.storage.repos.job_batches import JobBatchRepo
 from petaport.storage.repos.jobs import JobRepo
 from petaport.storage.repos.quotas import UsageRepo
 
-EVERYTHING = Scope(everything=True)
 MAX_AUTO_REQUEUES = 3
 
 Ending = tuple[Attempt, str | None, AttemptReport]  # the attempt, its stop intent, the report
@@ -46,11 +45,13 @@ def reconcile(
     ctx: Context,
     history: DurationHistory | None = None,
     on_node_fail: Callable[[], None] | None = None,
+    skip: Collection[str] = (),
 ) -> int:
-    """Record every attempt the backend says has ended (completed ones into ``history``).
-    Calls ``on_node_fail`` when one ended NODE_FAIL. Returns how many ended."""
+    """Record every attempt the backend says has ended (completed ones into ``history``),
+    except the attempts in ``skip`` (still being launched). Calls ``on_node_fail`` when one
+    ended NODE_FAIL. Returns how many ended."""
     with ctx.db.transaction() as s:
-        running = JobRepo(s).running_attempts()
+        running = [r for r in JobRepo(s).running_attempts() if r[0].id not in skip]
     if not running:
         return 0
     refs = [
@@ -76,21 +77,29 @@ def record_ends(ctx: Context, ended: Sequence[Ending]) -> list[Finished]:
     if not ended:
         return []
     with ctx.db.transaction() as s:
-        repo, usage = JobRepo(s), UsageRepo(s)
-        stored = [_store_end(ctx, repo, usage, *ending) for ending in ended]
-    for _, attempt in stored:
-        ctx.metrics.attempts_ended.labels(attempt.state.value).inc()
-    return [f for f in (_finished(job, attempt) for job, attempt in stored) if f is not None]
+        batch, usage = JobBatchRepo(s), UsageRepo(s)
+        jobs = batch.get_jobs([attempt.job_id for attempt, _, _ in ended], for_update=True)
+        stored, events = [], []
+        for attempt, intent, report in ended:
+            job, done = _end_of(ctx, jobs[attempt.job_id], attempt, intent, report)
+            jobs[job.id] = job  # (one running attempt per job; kept right if ever two)
+            gpu_s = _gpu_seconds(done)
+            if gpu_s > 0 and done.ended_at is not None:
+                _fold_usage(ctx, usage, job, gpu_s, done.ended_at)
+            stored.append((job, done))
+            events.append(event(job.id, ctx, "attempt_ended", job.state, _message(done, report)))
+        batch.save_attempts([done for _, done in stored])
+        batch.save_jobs(list({job.id: job for job, _ in stored}.values()))
+        JobRepo(s).add_events(events)
+    for _, done in stored:
+        ctx.metrics.attempts_ended.labels(done.state.value).inc()
+    return [f for f in (_finished(job, done) for job, done in stored) if f is not None]
 
 
-def _store_end(
-    ctx: Context,
-    repo: JobRepo,
-    usage: UsageRepo,
-    attempt: Attempt,
-    intent: str | None,
-    report: AttemptReport,
+def _end_of(
+    ctx: Context, job: Job, attempt: Attempt, intent: str | None, report: AttemptReport
 ) -> tuple[Job, Attempt]:
+    """The attempt as it ended and the job's next state."""
     state = report.state
     if intent == STOP_PREEMPT and state != JobState.COMPLETED:
         state = JobState.PREEMPTED  # stopped for another job; a job that finished first keeps it
@@ -101,20 +110,16 @@ def _store_end(
         exit_code=report.exit_code,
         detail=report.detail,
     )
-    job = repo.get_job(EVERYTHING, attempt.job_id, for_update=True)
-    repo.save_attempt(ended)
-    job = _job_after(job, ended, intent)
-    repo.save_job(job)
-    gpu_s = _gpu_seconds(ended)
-    if gpu_s > 0 and ended.ended_at is not None:
-        _fold_usage(ctx, usage, job, gpu_s, ended.ended_at)
+    return _job_after(job, ended, intent), ended
+
+
+def _message(attempt: Attempt, report: AttemptReport) -> str:
     message = f"attempt {attempt.number} ended {report.state.value}"
     if report.exit_code is not None:
         message += f" (exit code {report.exit_code})"
     if report.detail:
         message += f": {report.detail}"
-    repo.add_event(event(job.id, ctx, "attempt_ended", job.state, message))
-    return job, ended
+    return message
 
 
 def _finished(job: Job, ended: Attempt) -> Finished | None:

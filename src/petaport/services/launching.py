@@ -97,16 +97,21 @@ def _start_of(
         exit_code=None,
         updated_at=now,
     )
+    message = f"attempt {number} started on {_placement(start)}"
+    started = event(current.id, ctx, "started", JobState.RUNNING, message)
+    launch = AttemptLaunch(attempt.id, current.id, number, current.spec, start.allocations,
+                           attempt_dir)  # fmt: skip
+    return Begun(attempt, launch, current.submitted_at), running, started
+
+
+def _placement(start: Start) -> str:
+    """``gpu1:0,1;gpu2:0,1``, a GPU share, borrowing: what the ``started`` event says."""
     gpus = ";".join(f"{a.node}:{','.join(map(str, a.gpu_indices))}" for a in start.allocations)
     if start.gpu_milli:
         gpus += f" ({start.gpu_milli / GPU_MILLI:g} of the GPU)"
     if start.borrowing:
         gpus += ", borrowing idle capacity (may be preempted)"
-    message = f"attempt {number} started on {gpus or 'CPUs only'}"
-    started = event(current.id, ctx, "started", JobState.RUNNING, message)
-    launch = AttemptLaunch(attempt.id, current.id, number, current.spec, start.allocations,
-                           attempt_dir)  # fmt: skip
-    return Begun(attempt, launch, current.submitted_at), running, started
+    return gpus or "CPUs only"
 
 
 class Launcher:

@@ -39,6 +39,7 @@ class SlurmSettings(BaseModel):
     # devices); "slurm": Slurm's own CUDA_VISIBLE_DEVICES (ConstrainDevices=yes clusters).
     gpu_binding: Literal["petaport", "slurm"] = "petaport"
     lookup_days: int = Field(default=30, ge=1)  # how far back sacct looks for a job by name
+    launch_concurrency: int = Field(default=8, ge=1)  # sbatch calls at once in one cycle
     # Metering input: read sacct every interval; re-read this far behind the watermark.
     accounting_interval_s: float = Field(default=30.0, gt=0)
     accounting_overlap_s: int = Field(default=600, ge=0)

@@ -2,8 +2,8 @@
 not start now because an access grant they were admitted under has lapsed.
 
 Read for the whole queue once per cycle (``queue_limits``, by ``services/snapshot``) and again
-for one job inside the transaction that starts it (``refuse_start``, by
-``services/scheduling``), so that a grant expiring between the snapshot and the start is still
+for the jobs inside the transaction that starts them (``refuse_starts``, by
+``services/launching``), so that a grant expiring between the snapshot and the start is still
 caught. A job whose grant lapsed stays PENDING with reason ``CatalogueAccess`` (an event says
 which entry): it is not failed, because the owner can renew access (approve a new request)
 and the job then starts as submitted, like a job waiting for its budget. Its data is never
@@ -15,6 +15,8 @@ grants are read afresh each cycle, so a change by the owner applies to queued jo
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -67,17 +69,20 @@ def queue_limits(s: Session, now: datetime) -> QueueLimits:
     return _limits(CatalogueRepo(s), CatalogueRepo(s).pending_uses(), now)
 
 
-def refuse_start(ctx: Context, s: Session, job: Job) -> bool:
-    """Inside the transaction about to start ``job``: if a grant it relies on has lapsed, keep
-    it PENDING with reason CatalogueAccess (and an event saying why) and return True."""
+def refuse_starts(ctx: Context, s: Session, jobs: Sequence[Job]) -> set[str]:
+    """Inside the transaction about to start ``jobs`` (PENDING, locked): those relying on a
+    grant that has lapsed stay PENDING with reason CatalogueAccess (and an event saying why);
+    returns their ids. One read of the queued jobs' catalogue uses, whatever their number."""
+    starting = {job.id for job in jobs}
     repo = CatalogueRepo(s)
-    why = _limits(repo, repo.uses(job_id=job.id), ctx.clock()).lapsed.get(job.id)
-    if why is None:
-        return False
-    jobs = JobRepo(s)
-    jobs.set_reasons({job.id: PendingReason.CATALOGUE_ACCESS}, ctx.clock())
-    jobs.add_event(event(job.id, ctx, "held", JobState.PENDING, f"not started: {why}"))
-    return True
+    uses = [u for u in repo.pending_uses() if u.job_id in starting]
+    lapsed = _limits(repo, uses, ctx.clock()).lapsed
+    if lapsed:
+        held = JobRepo(s)
+        held.set_reasons(dict.fromkeys(lapsed, PendingReason.CATALOGUE_ACCESS), ctx.clock())
+        for job_id, why in lapsed.items():
+            held.add_event(event(job_id, ctx, "held", JobState.PENDING, f"not started: {why}"))
+    return set(lapsed)
 
 
 def hold(ctx: Context, lapsed: dict[str, str], queued: dict[str, QueuedJob]) -> None:

@@ -101,3 +101,17 @@ class Backend(Protocol):
     def close(self) -> None:
         """Release resources held by the backend object (never stops running attempts)."""
         ...
+
+
+@runtime_checkable
+class ConcurrentLaunches(Protocol):
+    """Optional: a backend whose ``launch`` may be called from several threads at once (each
+    call for a different attempt). The loop launches a cycle's starts up to
+    ``launch_concurrency`` at a time; other backends get one call at a time."""
+
+    launch_concurrency: int
+
+
+def launch_concurrency(backend: Backend) -> int:
+    """How many ``launch`` calls ``backend`` takes at once (1 unless it says more)."""
+    return max(1, backend.launch_concurrency) if isinstance(backend, ConcurrentLaunches) else 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import subprocess
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -13,13 +12,15 @@ from typing import Any
 import pytest
 
 from petaport.backends.slurm import SlurmBackend, SlurmCommandFailed, SlurmRunner
+from petaport.backends.slurm import backend as slurm_backend
 from petaport.domain.errors import RetryLater
 from petaport.domain.jobs import Allocation, JobSpec, JobState
-from petaport.services.ports import AttemptLaunch, AttemptRef
+from petaport.services.ports import AttemptLaunch, AttemptRef, launch_concurrency
+from petaport.settings import Settings
 
 SAMPLES = Path(__file__).parent / "samples"
 SINFO = (SAMPLES / "sinfo-22.05.json").read_text()
-EMPTY_SQUEUE = json.dumps({"jobs": []})
+EMPTY_SQUEUE = ""
 
 
 class ScriptedSlurm:
@@ -31,13 +32,28 @@ class ScriptedSlurm:
         self.sacct = ""
         self.sbatch: tuple[int, str, str] = (0, "77\n", "")
         self.scancel: tuple[int, str, str] = (0, "", "")
+        self.envs: list[dict[str, str]] = []
+
+    def _squeue(self, args: Sequence[str]) -> tuple[int, str, str]:
+        """Like squeue 22.05's text output: only the jobs ``--jobs``/``--name`` ask for; a
+        single unknown id is an error."""
+        wanted = {a.split("=", 1)[0]: a.split("=", 1)[1].split(",") for a in args if "=" in a}
+        lines = [line for line in self.squeue.splitlines() if line]
+        if "--jobs" in wanted:
+            lines = [line for line in lines if line.split("|")[0] in wanted["--jobs"]]
+            if not lines and len(wanted["--jobs"]) == 1:
+                return 1, "", "slurm_load_jobs error: Invalid job id specified"
+        if "--name" in wanted:
+            lines = [line for line in lines if line.split("|")[1] in wanted["--name"]]
+        return 0, "".join(f"{line}\n" for line in lines), ""
 
     def __call__(self, argv: Sequence[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
         self.calls.append(tuple(argv))
+        self.envs.append(dict(kwargs.get("env") or {}))
         name = Path(argv[0]).name
         rc, out, err = {
             "sinfo": (0, SINFO, ""),
-            "squeue": (0, self.squeue, ""),
+            "squeue": self._squeue(argv[1:]),
             "sacct": (0, self.sacct, ""),
             "sbatch": self.sbatch,
             "scancel": self.scancel,
@@ -62,12 +78,11 @@ def a_launch(tmp_path: Path, node: str = "gpu2") -> AttemptLaunch:
     return AttemptLaunch("att_9", "job_9", 1, spec, (Allocation(node, (4,), 1, 1024),), tmp_path)
 
 
-def squeue_with(job_id: int, name: str, state: str, exit_code: int = 0) -> str:
-    job = {
-        "job_id": job_id, "name": name, "job_state": state, "state_reason": "None",
-        "start_time": 1795266896, "end_time": 1795266898, "exit_code": exit_code, "nodes": "gpu2",
-    }  # fmt: skip
-    return json.dumps({"jobs": [job]})
+def squeue_with(
+    job_id: int, name: str, state: str, exit_code: int = 0, reason: str = "None"
+) -> str:
+    """One line as ``squeue -h --Format=JobID:|,Name:|,...`` prints it."""
+    return f"{job_id}|{name}|{state}|{reason}|1795266896|1795266898|gpu2|{exit_code}|\n"
 
 
 def test_launch_writes_the_script_and_submits_once(slurm: ScriptedSlurm, tmp_path: Path) -> None:
@@ -188,9 +203,7 @@ def test_a_cancel_before_the_job_id_is_known_reaches_the_job_later(
 def test_a_job_held_back_on_a_down_node_is_cancelled_and_node_fail(
     slurm: ScriptedSlurm, tmp_path: Path
 ) -> None:
-    held = json.loads(squeue_with(55, "petaport-att_9", "PENDING"))
-    held["jobs"][0]["state_reason"] = "ReqNodeNotAvail"
-    slurm.squeue = json.dumps(held)
+    slurm.squeue = squeue_with(55, "petaport-att_9", "PENDING", reason="ReqNodeNotAvail")
 
     (report,) = backend(slurm).poll([ref("55", tmp_path)])
 
@@ -267,3 +280,89 @@ def test_the_runner_reports_other_failures_with_slurms_message() -> None:
 
     with pytest.raises(SlurmCommandFailed, match="Invalid qos"):
         SlurmRunner(run_process=no).run("sbatch", "x")
+
+
+def test_poll_reads_exactly_the_attempts_jobs_with_one_text_squeue(
+    slurm: ScriptedSlurm, tmp_path: Path
+) -> None:
+    slurm.squeue = (
+        squeue_with(55, "petaport-att_9", "RUNNING")
+        + squeue_with(56, "petaport-att_8", "COMPLETED")
+        + squeue_with(57, "someone-else", "RUNNING")
+    )
+
+    reports = backend(slurm).poll([ref("55", tmp_path), ref("56", tmp_path, "att_8")])
+
+    assert [r.state for r in reports] == [JobState.RUNNING, JobState.COMPLETED]
+    (squeue,) = slurm.calls
+    assert squeue[-1] == "--jobs=55,56" and "--json" not in squeue
+
+
+def test_poll_looks_an_unrecorded_attempt_up_by_name_only(
+    slurm: ScriptedSlurm, tmp_path: Path
+) -> None:
+    slurm.squeue = squeue_with(55, "petaport-att_9", "RUNNING")
+    (tmp_path / "slurm-job.sh").write_text("#!/bin/bash\n")
+
+    (report,) = backend(slurm).poll([ref("", tmp_path)])
+
+    assert (report.state, report.backend_ref) == (JobState.RUNNING, "55")
+    assert [c[-1] for c in slurm.calls] == ["--name=petaport-att_9"]
+
+
+def test_sbatch_sees_only_path_and_slurm_variables_of_the_server(
+    slurm: ScriptedSlurm, tmp_path: Path
+) -> None:
+    environ = {"PATH": "/usr/bin", "PETAPORT_SECRET_KEY": "s", "AWS_SECRET": "x",
+               "SLURM_CONF": "/etc/slurm/slurm.conf", "HOME": "/root"}  # fmt: skip
+    b = SlurmBackend(SlurmRunner(run_process=slurm, environ=environ), environ={})
+
+    b.launch(a_launch(tmp_path))
+
+    sbatch_env = slurm.envs[slurm.names().index("sbatch")]
+    assert sbatch_env == {"PATH": "/usr/bin", "SLURM_CONF": "/etc/slurm/slurm.conf"}
+    assert "--export=ALL" in slurm.calls[-1]  # the job inherits that, nothing more
+    assert slurm.envs[0]["SLURM_TIME_FORMAT"] == "%s"  # reads still get epoch seconds
+
+
+def test_launches_may_run_concurrently_up_to_the_setting() -> None:
+    settings = Settings(backend="slurm", slurm={"launch_concurrency": 3})
+
+    assert launch_concurrency(SlurmBackend.from_settings(settings)) == 3
+
+
+def test_a_job_held_back_by_a_node_still_finishing_its_jobs_waits(
+    slurm: ScriptedSlurm, tmp_path: Path
+) -> None:
+    reason = "ReqNodeNotAvail, UnavailableNodes:gpu2"  # gpu2 is up in the sinfo sample
+    slurm.squeue = squeue_with(55, "petaport-att_9", "PENDING", reason=reason)
+
+    (report,) = backend(slurm).poll([ref("55", tmp_path)])
+
+    assert report.state is JobState.RUNNING and reason in report.detail
+    assert "scancel" not in slurm.names() and "sinfo" in slurm.names()
+
+
+def test_a_job_held_back_by_a_drained_node_is_node_fail(
+    slurm: ScriptedSlurm, tmp_path: Path
+) -> None:
+    reason = "ReqNodeNotAvail, UnavailableNodes:gpu[1-2]"  # gpu1 is DRAIN in the sample
+    slurm.squeue = squeue_with(55, "petaport-att_9", "PENDING", reason=reason)
+
+    (report,) = backend(slurm).poll([ref("55", tmp_path)])
+
+    assert report.state is JobState.NODE_FAIL and slurm.calls[-1] == ("scancel", "55")
+
+
+def test_a_job_held_back_too_long_is_given_up(
+    slurm: ScriptedSlurm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reason = "ReqNodeNotAvail, UnavailableNodes:gpu2"
+    slurm.squeue = squeue_with(55, "petaport-att_9", "PENDING", reason=reason)
+    b = backend(slurm)
+    (first,) = b.poll([ref("55", tmp_path)])
+    monkeypatch.setattr(slurm_backend, "STUCK_GRACE_S", -1.0)  # the grace has passed
+
+    (later,) = b.poll([ref("55", tmp_path)])
+
+    assert first.state is JobState.RUNNING and later.state is JobState.NODE_FAIL

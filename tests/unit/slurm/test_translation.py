@@ -63,7 +63,7 @@ def test_sbatch_arguments_for_a_single_node_gpu_job() -> None:
         "--job-name=petaport-att_1",
         "--comment=petaport job job_1 attempt 2",
         "--no-requeue",
-        "--export=NIL",
+        "--export=ALL",
         "--chdir=/data/jobs/job_1/att_1/work",
         "--output=/data/jobs/job_1/att_1/stdout.log",
         "--error=/data/jobs/job_1/att_1/stderr.log",
@@ -196,42 +196,61 @@ def at(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
-def test_squeue_json_states_reasons_times_and_exit_codes() -> None:
-    jobs = states.parse_squeue_json(json.loads((SAMPLES / "squeue-22.05.json").read_text()))
+def test_squeue_text_states_reasons_times_and_exit_codes() -> None:
+    jobs = states.parse_squeue((SAMPLES / "squeue-22.05.txt").read_text())
 
     seen = {j.name: (j.state, j.reported_exit_code) for j in jobs.values()}
     assert seen == {
-        "petaport-t2": (JobState.FAILED, 3),
-        "petaport-timeout": (JobState.TIMEOUT, None),
-        "petaport-nf": (JobState.NODE_FAIL, None),
-        "petaport-c": (JobState.CANCELLED, None),
+        "petaport-att_fail": (JobState.FAILED, 3),  # exit 3
+        "petaport-att_kill": (JobState.FAILED, 137),  # kill -9 $$
+        "petaport-att_ok": (JobState.COMPLETED, 0),
         "petaport-att_run": (JobState.RUNNING, None),
-        "petaport-att_pend": (JobState.RUNNING, None),
-        "petaport-att_fail": (JobState.FAILED, 3),
-        "petaport-att_kill": (JobState.FAILED, 137),
-        "petaport-att_nf": (JobState.NODE_FAIL, None),
+        "petaport-att_c": (JobState.CANCELLED, None),  # scancel while running
+        "petaport-att_pend": (JobState.RUNNING, None),  # pending in Slurm: admitted here
+        "petaport-att_timeout": (JobState.TIMEOUT, None),  # --time=1, sleep 600
+        "petaport-att_cpend": (JobState.CANCELLED, None),  # scancel while pending
     }
-    pending = jobs["29"]
+    pending = jobs["1160"]  # squeue prints its expected start and end: not times that happened
     assert (pending.slurm_state, pending.reason, pending.start, pending.end) == (
-        "PENDING", "Resources", None, None,
+        "PENDING", "BeginTime", None, None,
     )  # fmt: skip
-    assert pending.detail() == "slurm job 29 PENDING (Resources)"
-    assert jobs["28"].start == at(1795266896) and jobs["28"].end is None  # a limit, not an end
-    assert jobs["30"].end == at(1795266898)
-    assert jobs["31"].detail() == "slurm job 31 FAILED (killed by signal 9)"
+    assert pending.detail() == "slurm job 1160 PENDING (BeginTime)"
+    assert jobs["1158"].start == at(1795283387) and jobs["1158"].end is None  # a limit, not an end
+    assert jobs["1161"].end == at(1795283450) and jobs["1161"].nodes == "gpu1"
+    assert jobs["1156"].detail() == "slurm job 1156 FAILED (killed by signal 9)"
+
+
+def test_squeue_text_keeps_a_name_that_holds_the_separator() -> None:
+    line = "7|odd|name|RUNNING|None|1795283387|1795286987|gpu1|0|\n"
+
+    (job,) = states.parse_squeue(line).values()
+
+    assert (job.job_id, job.name, job.slurm_state) == ("7", "odd|name", "RUNNING")
+    assert job.nodes == "gpu1"
+
+
+def test_squeue_is_asked_for_exactly_the_jobs_wanted_as_text() -> None:
+    by_id = states.squeue_argv(job_ids=["55", "56"])
+    by_name = states.squeue_argv(names=["petaport-att_1"])
+
+    assert by_id[:3] == ("-h", "-t", "all") and by_id[-1] == "--jobs=55,56"
+    assert by_name[-1] == "--name=petaport-att_1"
+    assert "--json" not in by_id and by_id[3].startswith("--Format=JobID:|,Name:|,State:|")
 
 
 def test_sacct_text_agrees_with_squeue_on_what_petaport_reports() -> None:
-    ended = states.parse_sacct((SAMPLES / "sacct-22.05.txt").read_text())
-    live = states.parse_squeue_json(json.loads((SAMPLES / "squeue-22.05.json").read_text()))
+    """The same eight jobs, read from both (captured one after the other)."""
+    ended = states.parse_sacct((SAMPLES / "sacct-22.05-same-jobs.txt").read_text())
+    live = states.parse_squeue((SAMPLES / "squeue-22.05.txt").read_text())
 
-    for job_id in ("2", "3", "4", "5", "30", "31", "32"):
-        a, b = ended[job_id], live[job_id]
-        assert (a.state, a.reported_exit_code, a.end, a.detail()) == (
-            b.state, b.reported_exit_code, b.end, b.detail(),
+    assert ended.keys() == live.keys()
+    for job_id, b in live.items():
+        a = ended[job_id]
+        assert (a.name, a.state, a.reported_exit_code, a.end, a.detail()) == (
+            b.name, b.state, b.reported_exit_code, b.end, b.detail(),
         ), job_id  # fmt: skip
-    assert ended["5"].slurm_state == "CANCELLED"  # "CANCELLED by 0"
-    assert ended["28"].is_live and ended["29"].start is None
+    assert ended["1159"].slurm_state == "CANCELLED"  # "CANCELLED by 0"
+    assert ended["1158"].is_live and ended["1160"].start is None
 
 
 def test_why_not_sacct_json_in_22_05_its_exit_code_of_a_failed_job_is_0() -> None:
@@ -240,6 +259,26 @@ def test_why_not_sacct_json_in_22_05_its_exit_code_of_a_failed_job_is_0() -> Non
 
     assert job["state"]["current"] == "FAILED"
     assert job["exit_code"]["return_code"] == 0  # sacct -P says 3:0 for the same job
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("gpu2", ("gpu2",)),
+        ("gpu[1-2],cpu1", ("gpu1", "gpu2", "cpu1")),
+        ("n[008-010,2]", ("n008", "n009", "n010", "n2")),
+        ("", ()),
+    ],
+)
+def test_slurm_host_lists_expand(text: str, expected: tuple[str, ...]) -> None:
+    assert nodes.expand_hostlist(text) == expected
+
+
+def test_the_nodes_a_held_back_job_waits_for() -> None:
+    reason = "ReqNodeNotAvail, UnavailableNodes:gpu[1-2]"
+
+    assert states.unavailable_nodes(reason) == "gpu[1-2]"
+    assert states.unavailable_nodes("ReqNodeNotAvail") == ""
 
 
 def test_sinfo_json_nodes_gpus_partitions_and_drained_nodes() -> None:

@@ -6,34 +6,46 @@ Invariants:
 - ``backend_ref`` is the Slurm job id; the job name is ``petaport-<attempt id>``;
 - ``launch`` looks the name up before it submits, and after a failed or timed-out ``sbatch``:
   an attempt is never submitted twice;
-- ``poll`` needs nothing but the refs: an empty ``backend_ref`` (the service crashed between
+- ``poll`` reads exactly the attempts' jobs: one ``squeue`` text call by job id (and one by
+  name for attempts whose job id was never recorded), then ``sacct`` for those squeue no longer
+  shows; it needs nothing but the refs: an empty ``backend_ref`` (the service crashed between
   ``sbatch`` and recording it) is found by name; an attempt not found is NODE_FAIL, unless its
   batch script was written so recently that an ``sbatch`` may still be under way; a job the
   controller no longer knows and accounting does not show as ended is NODE_FAIL, so Petaport
   requeues it if the spec allows;
-  so is a job Slurm holds back because a node Petaport chose is down or drained (it is
-  cancelled first: Petaport places it again);
+  so is a job Slurm holds back because a node Petaport chose is down, drained or gone
+  (checked with sinfo: a node only finishing its last jobs also holds a job back with
+  ``ReqNodeNotAvail`` for a moment), or that has looked held back for ``STUCK_GRACE_S``
+  (it is cancelled first: Petaport places it again);
 - ``started_at`` is the launch time the service stored (as for every backend), ``ended_at``
   Slurm's end time, never before ``started_at``;
 - ``cancel`` is ``scancel``; cancelling an ended or unknown job is harmless. It also leaves a
   ``cancel`` marker in the attempt directory, so an attempt cancelled while its ``sbatch`` is
-  still under way (no job id yet) is cancelled as soon as ``launch`` or ``poll`` sees its id.
+  still under way (no job id yet) is cancelled as soon as ``launch`` or ``poll`` sees its id;
+- ``launch`` may run from ``launch_concurrency`` threads at once (``ConcurrentLaunches``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from petaport.backends.slurm import accounting, associations, states, submission
 from petaport.backends.slurm.job_user import JobUser
-from petaport.backends.slurm.nodes import SlurmNode, choose_partition, parse_sinfo_json
+from petaport.backends.slurm.listing import SlurmListing, script_written
+from petaport.backends.slurm.nodes import (
+    SlurmNode,
+    choose_partition,
+    expand_hostlist,
+    parse_sinfo_json,
+)
 from petaport.backends.slurm.runner import SlurmCommandFailed, SlurmRunner
 from petaport.backends.slurm.states import SlurmJob
 from petaport.domain.errors import Conflict, RetryLater
@@ -47,6 +59,8 @@ DEFAULT_INHERITED_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "HOME", "USER", "LOGNAM
 _FALLBACK_PATH = "/usr/local/bin:/usr/bin:/bin"
 DRY_RUN_REF = "dry-run"
 SUBMIT_MARGIN_S = 15.0  # beyond the command timeout: Slurm's own message timeout is 10 s
+STUCK_GRACE_S = 60.0  # a job Slurm holds back on nodes that look usable: given up after this
+NODES_FRESH_S = 5.0  # how old a sinfo reading may be when it decides whether a job is stuck
 
 
 CANCEL_FILE = "cancel"
@@ -78,6 +92,7 @@ class SlurmBackend:
         environ: Mapping[str, str] | None = None,
         lookup_days: int = 30,
         job_user: JobUser | None = None,
+        launch_concurrency: int = 8,
     ) -> None:
         self.runner = runner or SlurmRunner()
         source = os.environ if environ is None else environ
@@ -90,9 +105,12 @@ class SlurmBackend:
         self._base_env.setdefault("PATH", _FALLBACK_PATH)
         self._job_user = job_user  # None: jobs run as the server's user
         self._base_env.update(job_user.environment() if job_user else {})
-        self._lookup_days = lookup_days
+        self.listing = SlurmListing(self.runner, lookup_days)
+        self.launch_concurrency = launch_concurrency
         self._nodes: dict[str, SlurmNode] = {}
+        self._nodes_at = -math.inf
         self._cancel_sent: set[str] = set()
+        self._stuck_since: dict[str, float] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SlurmBackend:
@@ -109,13 +127,14 @@ class SlurmBackend:
             default_gpu_model=settings.gpus.model,
             lookup_days=st.lookup_days,
             job_user=JobUser.lookup(st.job_user) if st.job_user else None,
+            launch_concurrency=st.launch_concurrency,
         )
 
     # -- Backend protocol ------------------------------------------------------------------
 
     def launch(self, launch: AttemptLaunch) -> AttemptReport:
         started_at = datetime.now(UTC)
-        found = self._find_by_name(launch.attempt_id, launch.attempt_dir)
+        found = self.listing.find_by_name(launch.attempt_id, launch.attempt_dir)
         if found is not None:  # submitted before a crash: adopt it, never submit twice
             return self._report(launch.attempt_id, found, started_at)
         try:
@@ -135,7 +154,7 @@ class SlurmBackend:
             )  # fmt: skip
         except RetryLater:
             # it may have been submitted after all
-            found = self._find_by_name(launch.attempt_id, launch.attempt_dir)
+            found = self.listing.find_by_name(launch.attempt_id, launch.attempt_dir)
             if found is None:
                 raise
             return self._report(launch.attempt_id, found, started_at)
@@ -159,15 +178,21 @@ class SlurmBackend:
         if not refs:
             return []
         ids = {ref.attempt_id: ref.backend_ref for ref in refs if ref.backend_ref.isdigit()}
-        live = self._squeue()
-        for ref in refs:
-            if not ref.backend_ref:
-                found = self._find_by_name(ref.attempt_id, ref.attempt_dir, live)
-                if found is not None:
-                    ids[ref.attempt_id] = found.job_id
+        live = self.listing.squeue(job_ids=sorted(set(ids.values())))
+        unrecorded = [r for r in refs if not r.backend_ref and script_written(r.attempt_dir)]
+        if unrecorded:  # the service died between sbatch and recording its job id
+            live.update(
+                self.listing.squeue(names=[states.job_name(r.attempt_id) for r in unrecorded])
+            )
+        for ref in unrecorded:
+            found = self.listing.find_by_name(ref.attempt_id, ref.attempt_dir, live)
+            if found is not None:
+                ids[ref.attempt_id] = found.job_id
         missing = [job_id for job_id in ids.values() if job_id not in live]
-        ended = self._sacct(missing) if missing else {}
-        return [self._poll_one(ref, ids.get(ref.attempt_id), live, ended) for ref in refs]
+        ended = self.listing.sacct(missing) if missing else {}
+        reports = [self._poll_one(ref, ids.get(ref.attempt_id), live, ended) for ref in refs]
+        self._stuck_since = {k: t for k, t in self._stuck_since.items() if k in live}
+        return reports
 
     def _poll_one(
         self,
@@ -187,7 +212,7 @@ class SlurmBackend:
             return self._lost(ref, "", "it never reached Slurm")
         if job_id in live:
             job = live[job_id]
-            if states.is_stuck(job):
+            if states.is_stuck(job) and self._cannot_start(job):
                 why = f"Slurm cannot run job {job_id} where Petaport placed it ({job.reason})"
                 return self._lost(ref, job_id, why)
             asked = job_id not in self._cancel_sent and _cancel_requested(ref.attempt_dir)
@@ -208,7 +233,7 @@ class SlurmBackend:
         if job_id == DRY_RUN_REF:
             return
         if not job_id.isdigit():
-            found = self._find_by_name(ref.attempt_id, ref.attempt_dir)
+            found = self.listing.find_by_name(ref.attempt_id, ref.attempt_dir)
             if found is None:
                 return
             job_id = found.job_id
@@ -321,13 +346,23 @@ class SlurmBackend:
         data = self._json("sinfo", "--json")
         nodes = parse_sinfo_json(data)
         self._nodes = {n.name: n for n in nodes}
+        self._nodes_at = time.monotonic()
         return nodes
 
-    def _squeue(self) -> dict[str, SlurmJob]:
-        return states.parse_squeue_json(self._json("squeue", "--json"))
-
-    def _sacct(self, job_ids: Iterable[str]) -> dict[str, SlurmJob]:
-        return states.parse_sacct(self.runner.run("sacct", *states.sacct_argv(job_ids)))
+    def _cannot_start(self, job: SlurmJob) -> bool:
+        """Whether a job Slurm holds back with a stuck-looking reason is really stuck: a node
+        it names is down, drained or gone (sinfo at most ``NODES_FRESH_S`` old), or it has
+        looked stuck for ``STUCK_GRACE_S``. A node still finishing its last jobs makes Slurm
+        say ``ReqNodeNotAvail`` for a moment: such a job starts once the node is free."""
+        named = expand_hostlist(states.unavailable_nodes(job.reason))
+        if not named:
+            return True  # NodeDown, BadConstraints, ... or no node named: nothing to wait for
+        first = self._stuck_since.setdefault(job.job_id, time.monotonic())
+        if time.monotonic() - first > STUCK_GRACE_S:
+            return True
+        if time.monotonic() - self._nodes_at > NODES_FRESH_S:
+            self._refresh_nodes()
+        return any(n not in self._nodes or not self._nodes[n].usable for n in named)
 
     def _json(self, name: str, *args: str) -> dict[str, Any]:
         text = self.runner.run(name, *args)
@@ -338,29 +373,6 @@ class SlurmBackend:
         if not isinstance(data, dict):
             raise RetryLater(f"{name} printed unexpected JSON")
         return data
-
-    def _find_by_name(
-        self, attempt_id: str, attempt_dir: Path, live: Mapping[str, SlurmJob] | None = None
-    ) -> SlurmJob | None:
-        """The Slurm job of this attempt, if one was ever submitted (the newest one).
-
-        Only an attempt whose batch script exists can have been submitted (``launch`` writes it
-        before ``sbatch``): without it nothing is asked of Slurm."""
-        if not (attempt_dir / submission.SCRIPT_NAME).exists():
-            return None
-        name = states.job_name(attempt_id)
-        jobs = self._squeue() if live is None else live
-        matches = [job for job in jobs.values() if job.name == name]
-        if not matches:
-            out = self.runner.run(
-                "sacct", "-P", "-n", "-X", f"--name={name}",
-                f"--starttime=now-{self._lookup_days}days",
-                f"--format={','.join(states.SACCT_FIELDS)}",
-            )  # fmt: skip
-            matches = [job for job in states.parse_sacct(out).values() if job.name == name]
-        if not matches:
-            return None
-        return max(matches, key=lambda job: (job.is_live, int(job.job_id)))
 
     def _report(self, attempt_id: str, job: SlurmJob, started_at: datetime | None) -> AttemptReport:
         started = started_at or job.start or datetime.now(UTC)

@@ -61,6 +61,39 @@ def parse_sinfo_json(data: Mapping[str, Any]) -> list[SlurmNode]:
     return nodes
 
 
+def expand_hostlist(text: str) -> tuple[str, ...]:
+    """Slurm's compressed host list: ``gpu[1-2,04],cpu1`` -> gpu1, gpu2, gpu04, cpu1 (zero
+    padding kept; one bracket per name, as Slurm writes node names)."""
+    names: list[str] = []
+    for item in _split_top_level(text):
+        prefix, bracket, rest = item.partition("[")
+        if not bracket:
+            names.append(item)
+            continue
+        ranges, _, suffix = rest.partition("]")
+        for part in ranges.split(","):
+            low, _, high = part.partition("-")
+            if not (low.isdigit() and (not high or high.isdigit())):
+                names.append(item)  # not a list Slurm writes: keep it as it is
+                break
+            for n in range(int(low), int(high or low) + 1):
+                names.append(f"{prefix}{n:0{len(low)}d}{suffix}")
+    return tuple(names)
+
+
+def _split_top_level(text: str) -> list[str]:
+    """Split at commas outside brackets."""
+    items, depth, current = [], 0, ""
+    for char in text.strip():
+        depth += {"[": 1, "]": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            items.append(current)
+            current = ""
+        else:
+            current += char
+    return [item for item in [*items, current] if item]
+
+
 def choose_partition(nodes: Sequence[str], partitions: Mapping[str, Sequence[str]]) -> str | None:
     """The first partition (in the first node's order) that holds every one of ``nodes``."""
     if not nodes or nodes[0] not in partitions:

@@ -5,6 +5,10 @@ Invariants:
 - a command that cannot run, times out or reports that the controller or the database is
   unreachable raises ``RetryLater``; any other failure raises ``SlurmCommandFailed`` with
   Slurm's message;
+- ``sbatch`` runs with a scrubbed environment (``PATH`` and the ``SLURM_*`` variables only):
+  with ``--export=ALL`` that is all a job inherits from the server, so no secret of the server
+  reaches a job, and Slurm never has to load a login environment on the node (what
+  ``--export=NIL``/``NONE`` make slurmd do, one ``su -`` per job, serialised);
 - in dry-run mode the commands that change something (``sbatch``, ``scancel``, ``sacctmgr``
   other than ``show``/``list``) are printed, not run; the ones that only read still run.
 """
@@ -68,6 +72,15 @@ class SlurmRunner:
         env["SLURM_TIME_FORMAT"] = "%s"  # epoch seconds from sacct: no time zone guessing
         return env
 
+    def submit_env(self) -> dict[str, str]:
+        """What ``sbatch`` (and so, with ``--export=ALL``, the job) sees of the server's
+        environment: ``PATH`` and ``SLURM_*``, nothing else (the batch script sets the rest)."""
+        env = {k: v for k, v in self.environ.items() if k.startswith("SLURM_")}
+        env["PATH"] = self.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin")
+        if self.conf is not None:
+            env["SLURM_CONF"] = str(self.conf)
+        return env
+
     def run(self, name: str, *args: str, input_text: str | None = None) -> str:
         """Run ``name args...``; its stdout. Dry run: print a changing command, return ``""``."""
         argv = (self.binary(name), *args)
@@ -82,7 +95,7 @@ class SlurmRunner:
                 capture_output=True,
                 text=True,
                 timeout=self.timeout_s,
-                env=self.env(),
+                env=self.submit_env() if name == "sbatch" else self.env(),
                 check=False,
             )
         except subprocess.TimeoutExpired as exc:

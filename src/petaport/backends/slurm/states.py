@@ -1,5 +1,5 @@
-"""Slurm's job states, pending reasons and its two job listings (squeue, sacct), read into
-Petaport's terms. Pure: no processes, no clock.
+"""Slurm's job states, pending reasons and its two job listings (squeue, sacct, both as
+parsable text), read into Petaport's terms. Pure: no processes, no clock.
 
 Invariants:
 - the Slurm job name is ``petaport-<attempt id>``: it is how a submitted attempt is found again
@@ -11,10 +11,9 @@ Invariants:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from petaport.domain.jobs import JobState, PendingReason
 
@@ -63,8 +62,16 @@ STUCK_REASONS = ("ReqNodeNotAvail", "NodeDown", "BadConstraints", "PartitionNode
 
 
 def is_stuck(job: SlurmJob) -> bool:
-    """A job Slurm will not start where Petaport placed it (waiting would be forever)."""
+    """A job Slurm may never start where Petaport placed it (the backend checks the nodes:
+    ``ReqNodeNotAvail`` also names a node that is only finishing its last jobs)."""
     return job.slurm_state == "PENDING" and job.reason.startswith(STUCK_REASONS)
+
+
+def unavailable_nodes(reason: str) -> str:
+    """The host list in ``ReqNodeNotAvail, UnavailableNodes:gpu[1-2]`` (``""`` if none)."""
+    _, found, rest = reason.partition("UnavailableNodes:")
+    words = rest.split()
+    return words[0] if found and words else ""
 
 
 def job_name(attempt_id: str) -> str:
@@ -120,10 +127,9 @@ class SlurmJob:
         return text
 
 
-def _epoch(value: Any) -> datetime | None:
-    if isinstance(value, dict):  # later data_parser versions: {"set": .., "number": ..}
-        value = value.get("number") if value.get("set", True) else None
-    if value is None or value in {"", "Unknown", "None"}:
+def _epoch(value: str) -> datetime | None:
+    """Epoch seconds (``SLURM_TIME_FORMAT=%s``); ``Unknown``, ``N/A``, ``None``, 0: no time."""
+    if not value.strip().isdigit():
         return None
     seconds = int(value)
     return datetime.fromtimestamp(seconds, UTC) if seconds > 0 else None
@@ -136,32 +142,60 @@ def exit_code_from_wait_status(status: int) -> int:
     return (status >> 8) & 0xFF
 
 
-def _state_word(value: Any) -> str:
-    if isinstance(value, list):  # later versions: a list of state flags
-        value = value[0] if value else ""
-    if isinstance(value, dict):  # sacct --json: {"current": .., "reason": ..}
-        value = value.get("current", "")
-    return str(value).split()[0] if str(value).split() else ""
+def _state_word(value: str) -> str:
+    """``CANCELLED by 0`` -> ``CANCELLED``."""
+    words = value.split()
+    return words[0] if words else ""
 
 
-def parse_squeue_json(data: Mapping[str, Any]) -> dict[str, SlurmJob]:
-    """``squeue --json`` (v0.0.38, Slurm 22.05) -> jobs by id. 22.05 ignores ``--jobs`` and
-    ``--name`` with ``--json``: the caller filters."""
+# ``squeue --Format`` fields, each followed by ``|`` (no padding). With text output 22.05 honours
+# ``--jobs`` and ``--name`` (with ``--json`` it ignores them and lists the whole queue, about
+# 4 KB per job); ``-t all`` keeps jobs that ended within ``MinJobAge`` in the listing.
+SQUEUE_FIELDS = (
+    "JobID",
+    "Name",
+    "State",
+    "Reason",
+    "StartTime",
+    "EndTime",
+    "NodeList",
+    "exit_code",
+)
+SQUEUE_FORMAT = ",".join(f"{field}:|" for field in SQUEUE_FIELDS)
+
+
+def squeue_argv(*, job_ids: Iterable[str] = (), names: Iterable[str] = ()) -> tuple[str, ...]:
+    """``squeue`` for exactly these jobs (by id, or by name), ended ones included."""
+    argv = ["-h", "-t", "all", f"--Format={SQUEUE_FORMAT}"]
+    if ids := ",".join(job_ids):
+        argv.append(f"--jobs={ids}")
+    if wanted := ",".join(names):
+        argv.append(f"--name={wanted}")
+    return tuple(argv)
+
+
+def parse_squeue(text: str) -> dict[str, SlurmJob]:
+    """``squeue -h --Format=<SQUEUE_FORMAT>`` lines (``SLURM_TIME_FORMAT=%s``) -> jobs by id.
+    A name may itself hold ``|``: the id comes first and the other six fields last."""
     jobs: dict[str, SlurmJob] = {}
-    for raw in data.get("jobs", []):
-        job_id = str(raw["job_id"])
-        state = _state_word(raw.get("job_state", ""))
-        status = raw.get("exit_code")
-        code = exit_code_from_wait_status(int(status)) if isinstance(status, int) else None
+    tail = len(SQUEUE_FIELDS) - 2
+    for line in text.splitlines():
+        fields = line.removesuffix("|").split("|")
+        if len(fields) < len(SQUEUE_FIELDS) or not fields[0].strip().isdigit():
+            continue
+        job_id, name = fields[0].strip(), "|".join(fields[1:-tail])
+        state_text, reason, start, end, nodes, status = (f.strip() for f in fields[-tail:])
+        state = _state_word(state_text)
+        code = exit_code_from_wait_status(int(status)) if status.isdigit() else None
         jobs[job_id] = SlurmJob(
             job_id=job_id,
-            name=str(raw.get("name", "")),
+            name=name,
             slurm_state=state,
-            reason=str(raw.get("state_reason", "None")),
-            start=_epoch(raw.get("start_time")) if state != "PENDING" else None,
-            end=_epoch(raw.get("end_time")) if state in TERMINAL else None,
+            reason=reason or "None",
+            start=_epoch(start) if state != "PENDING" else None,
+            end=_epoch(end) if state in TERMINAL else None,
             exit_code=code,
-            nodes=str(raw.get("nodes", "")),
+            nodes=nodes,
         )
     return jobs
 

@@ -73,7 +73,9 @@ def build_submission(
         f"--job-name={job_name(launch.attempt_id)}",
         f"--comment=petaport job {launch.job_id} attempt {launch.number}",
         "--no-requeue",
-        "--export=NIL",  # never the server's environment; the script sets the job's own
+        # the job inherits only sbatch's scrubbed environment (runner.submit_env); not NIL or
+        # NONE: with those slurmd runs a login shell per job, serialised (seconds per launch)
+        "--export=ALL",
         f"--chdir={spec.working_dir or os.path.join(attempt_dir, 'work')}",
         f"--output={os.path.join(attempt_dir, 'stdout.log')}",
         f"--error={os.path.join(attempt_dir, 'stderr.log')}",

@@ -103,7 +103,7 @@ def _use_calculator(page: Page) -> None:
 
 
 def _apply(page: Page, server: LiveServer) -> str:
-    page.get_by_role("navigation").get_by_role("link", name="Subsidy", exact=True).click()
+    page.get_by_role("navigation").get_by_role("link", name="Subsidy applications").click()
     page.locator("table.calls").get_by_role("link", name="Apply").first.click()
     _fill_application(page)
     _use_calculator(page)
@@ -331,7 +331,7 @@ def test_the_applicant_pages_in_traditional_chinese(page: Page, server: LiveServ
     log_in(page, server, "lantern-ai-admin")
     page.get_by_role("button", name="繁體中文").click()
     page.get_by_role("navigation").get_by_role("link", name="資助申請").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("資助計劃申請")
+    expect(page.get_by_role("heading", level=1)).to_have_text("資助申請")
     page.locator("table.calls").get_by_role("link", name="申請").first.click()
     expect(page.get_by_role("button", name="儲存草稿")).to_be_visible()
     expect(page.locator("fieldset.declarations")).to_contain_text("本申請所載資料真實完整")

@@ -17,7 +17,6 @@ grants are read afresh each cycle, so a change by the owner applies to queued jo
 from __future__ import annotations
 
 from collections.abc import Sequence
-
 from dataclasses import dataclass, field
 from datetime import datetime
 

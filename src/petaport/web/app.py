@@ -23,6 +23,9 @@ from petaport.web.routes import (
     jobs,
     members,
     spend,
+    subsidy_apply,
+    subsidy_committee,
+    subsidy_review,
 )
 from petaport.web.visitor import AnyVisitor
 
@@ -39,6 +42,19 @@ def mount_portal(app: FastAPI, ctx: Context) -> None:
     """Mount the portal's routes and static files on ``app``."""
     app.state.portal = Portal(ctx)
     app.mount("/portal/static", StaticFiles(directory=STATIC_DIR), name="portal-static")
-    for module in (auth, jobs, members, admin, billing, spend, catalogue, assessments, grants):
+    for module in (
+        auth,
+        jobs,
+        members,
+        admin,
+        billing,
+        spend,
+        catalogue,
+        assessments,
+        grants,
+        subsidy_apply,
+        subsidy_review,
+        subsidy_committee,
+    ):
         app.include_router(module.router)
     app.include_router(fallback)

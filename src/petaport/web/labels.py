@@ -123,3 +123,64 @@ GRANT_ACTIONS: dict[str, str] = {
     "resume": N_("Resume"),
     "close": N_("Close for good"),
 }
+
+APPLICATION_STATES: dict[str, str] = {
+    "draft": N_("Draft"),
+    "submitted": N_("Submitted, waiting for screening"),
+    "review": N_("In review"),
+    "committee": N_("Waiting for the committee"),
+    "changes_requested": N_("Changes requested"),
+    "approved": N_("Approved"),
+    "rejected": N_("Rejected"),
+    "ineligible": N_("Ineligible"),
+}
+STAGES: dict[str, str] = {
+    "draft": N_("Draft"),
+    "screening": N_("Screening"),
+    "review": N_("Review"),
+    "committee": N_("Committee"),
+    "changes_requested": N_("Changes requested"),
+    "decided": N_("Decided"),
+}
+DECLARATIONS: dict[str, str] = {
+    "accurate": N_("The information in this application is true and complete."),
+    "no_double_funding": N_("The compute requested is not funded by another public scheme."),
+    "compliance": N_("The project complies with Hong Kong law, including data privacy."),
+    "reports": N_("We will file progress reports against the milestones when asked."),
+}
+CRITERIA: dict[str, str] = {
+    "alignment": N_("Alignment with Hong Kong's I&T and AI needs"),
+    "compute": N_("Reasonableness of the compute requested"),
+    "merit": N_("Technical merit and feasibility"),
+    "team": N_("Capability of the team"),
+    "impact": N_("Expected impact and benefits to Hong Kong"),
+}
+COMPUTE_MODES: dict[str, str] = {
+    "training": N_("Training from scratch"),
+    "fine_tuning": N_("Fine-tuning"),
+    "inference": N_("Inference"),
+}
+FINE_TUNING: dict[str, str] = {
+    "full": N_("Full fine-tuning"),
+    "lora": N_("LoRA / adapters"),
+}
+OUTCOMES: dict[str, str] = {
+    "approved": N_("Approved"),
+    "rejected": N_("Rejected"),
+    "changes_requested": N_("Changes requested"),
+}
+SUBSIDY_AUDIT: dict[str, str] = {
+    "application.created": N_("Draft created"),
+    "application.updated": N_("Draft changed"),
+    "application.attachment_added": N_("PDF attached"),
+    "application.submitted": N_("Submitted"),
+    "application.screened": N_("Screened"),
+    "application.reviews_complete": N_("Every reviewer has scored"),
+    "review.assigned": N_("Reviewer assigned"),
+    "review.coi_declared": N_("Conflict of interest declared"),
+    "review.scored": N_("Scores submitted"),
+    "decision.approved": N_("Approved"),
+    "decision.rejected": N_("Rejected"),
+    "decision.changes_requested": N_("Changes requested"),
+    "grant.created": N_("Grant made"),
+}

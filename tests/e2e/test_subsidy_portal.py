@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from pypdf import PdfReader
 
 from tests.conftest import LiveServer, make_live_server
 from tests.e2e import test_portal
@@ -257,6 +258,25 @@ def test_apply_review_approve_and_bill_through_the_cap(browser: Browser,
         grant_id = _approve(page, server, app_id, valid_from)
     with as_user(browser, server, "harbour-u-admin") as page:
         _decision_and_bills(page, server, app_id, grant_id, usage, now)
+        refused = page.goto(f"{server.url}/portal/subsidy/report")
+        assert refused is not None and refused.status == 403  # not for applicants
+    with as_user(browser, server, "committee") as page:
+        _annual_report(page, server, grant_id, now)
+
+
+def _annual_report(page: Page, server: LiveServer, grant_id: str, now: datetime) -> None:
+    """The annual report counts the application, its approval and the subsidy it used."""
+    page.goto(f"{server.url}/portal/subsidy/report?year={now.astimezone(HK).year}")
+    row = page.locator(f"#report-grants tr:has(a[href='/portal/grants/{grant_id}'])")
+    expect(row).to_contain_text("HKD 400.00")
+    expect(row).to_contain_text("100.0%")
+    totals = page.locator("#report-categories tfoot tr td")
+    assert int(totals.nth(0).inner_text()) >= 1 and int(totals.nth(1).inner_text()) >= 1
+    expect(totals.nth(5)).to_contain_text("400.00")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download PDF").click()
+    text = "".join(p.extract_text() for p in PdfReader(download.value.path()).pages)
+    assert "年度報告" in text and "400.00" in text
 
 
 def _decision_and_bills(page: Page, server: LiveServer, app_id: str, grant_id: str,

@@ -25,6 +25,7 @@ from petaport.web.routes import (
     spend,
     subsidy_apply,
     subsidy_committee,
+    subsidy_report,
     subsidy_review,
 )
 from petaport.web.visitor import AnyVisitor
@@ -52,6 +53,7 @@ def mount_portal(app: FastAPI, ctx: Context) -> None:
         catalogue,
         assessments,
         grants,
+        subsidy_report,
         subsidy_apply,
         subsidy_review,
         subsidy_committee,

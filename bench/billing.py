@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import sys
 import tempfile
 import time
@@ -39,7 +38,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, exists, func, select, text
+from sqlalchemy import exists, func, select
 
 from billing_centre import MONTH, NOW, Centre, centre, seed
 from petaport.app import build_context
@@ -48,7 +47,6 @@ from petaport.services.context import Context
 from petaport.services.invoices import issue_month
 from petaport.services.metering import meter_due
 from petaport.settings import Settings
-from petaport.storage.db import normalise_url
 from petaport.storage.money_tables import (
     InvoiceRow,
     JournalEntryRow,
@@ -56,6 +54,7 @@ from petaport.storage.money_tables import (
     UsageRecordRow,
 )
 from petaport.storage.repos.ledger import cents_sum
+from submit import scratch_database
 
 PG_ADMIN = os.environ.get(
     "PETAPORT_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -71,30 +70,13 @@ class CheckFailed(Exception):
 
 
 @contextmanager
-def scratch_postgres(admin_url: str) -> Iterator[str]:
-    """A new, empty PostgreSQL database next to ``admin_url``'s; dropped afterwards."""
-    admin_url = normalise_url(admin_url)
-    name = f"petaport_billbench_{os.getpid()}_{secrets.token_hex(3)}"
-    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT",
-                           connect_args={"connect_timeout": 5})  # fmt: skip
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{admin_url.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with engine.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        engine.dispose()
-
-
-@contextmanager
 def context(kind: str) -> Iterator[Context]:
     """A migrated, empty database of ``kind`` and a Context on it (fake backend)."""
     with tempfile.TemporaryDirectory(prefix="billbench-") as tmp:
         if kind == "sqlite":
             urls: Any = nullcontext(f"sqlite:///{tmp}/bench.db")
         else:
-            urls = scratch_postgres(PG_ADMIN)
+            urls = scratch_database(PG_ADMIN)
         with urls as url:
             settings = Settings(data_dir=Path(tmp) / "data", database_url=url, backend="fake",
                                 seed_demo=False, argon2_memory_kib=64, argon2_time_cost=1,

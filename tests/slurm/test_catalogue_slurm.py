@@ -16,6 +16,7 @@ import pwd
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -168,6 +169,11 @@ def test_a_granted_dataset_is_read_only_to_a_slurm_job(
     work = server.data_dir / "jobs" / job_id / "1" / "work"
     assert (work / "rows.txt").read_text().strip() == "3"  # its outputs, readable by Petaport
     assert (work / "rows.txt").owner() == job_user
-    ran = slurm_cluster.run("sacct", "-n", "-X", "-P", f"--name=petaport-{attempt['id']}",
-                            "--starttime=now-1days", "--format=User,State")  # fmt: skip
+    ran = ""
+    for _ in range(60):  # slurmdbd records the job a little after slurmctld ends it
+        ran = slurm_cluster.run("sacct", "-n", "-X", "-P", f"--name=petaport-{attempt['id']}",
+                                "--starttime=now-1days", "--format=User,State")  # fmt: skip
+        if ran.split() == [f"{job_user}|COMPLETED"]:
+            break
+        time.sleep(0.5)
     assert ran.split() == [f"{job_user}|COMPLETED"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -47,7 +48,9 @@ def statement_pdf(st: Statement) -> bytes:
 
 
 def document(st: Statement, kind: str) -> Document:
-    name = f"statement-{st.funder_id}-{st.month}.{kind}"
+    # A header is Latin-1 and the name sits in quotes: anything but [A-Za-z0-9._-] becomes _.
+    funder = re.sub(r"[^A-Za-z0-9._-]", "_", st.funder_id)
+    name = f"statement-{funder}-{st.month}.{kind}"
     attachment = f'attachment; filename="{name}"'
     if kind == "pdf":
         return Document(statement_pdf(st), "application/pdf", attachment)

@@ -43,6 +43,7 @@ import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
@@ -71,6 +72,13 @@ FUZZ = settings(
                            HealthCheck.data_too_large],
 )  # fmt: skip
 MEMBER = "harbour-u-alice"
+# Subsidy attachments are uploaded as a raw PDF body: valid PDFs and arbitrary bytes (which the
+# server must refuse with a problem, never a 5xx).
+schemathesis.openapi.media_type(
+    "application/pdf",
+    st.one_of(st.just(b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"),
+              st.binary(max_size=512)),
+)  # fmt: skip
 
 
 # -- bookkeeping ---------------------------------------------------------------------------

@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 
-from petaport.backends.slurm import SlurmBackend, SlurmCommandFailed, SlurmRunner
-from petaport.backends.slurm import backend as slurm_backend
+from petaport.backends.slurm import SlurmBackend, SlurmCommandFailed, SlurmRunner, node_watch
 from petaport.domain.errors import RetryLater
 from petaport.domain.jobs import Allocation, JobSpec, JobState
 from petaport.services.ports import AttemptLaunch, AttemptRef, launch_concurrency
@@ -361,7 +360,7 @@ def test_a_job_held_back_too_long_is_given_up(
     slurm.squeue = squeue_with(55, "petaport-att_9", "PENDING", reason=reason)
     b = backend(slurm)
     (first,) = b.poll([ref("55", tmp_path)])
-    monkeypatch.setattr(slurm_backend, "STUCK_GRACE_S", -1.0)  # the grace has passed
+    monkeypatch.setattr(node_watch, "STUCK_GRACE_S", -1.0)  # the grace has passed
 
     (later,) = b.poll([ref("55", tmp_path)])
 

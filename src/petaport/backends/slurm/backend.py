@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -40,11 +39,9 @@ from typing import Any
 from petaport.backends.slurm import accounting, associations, states, submission
 from petaport.backends.slurm.job_user import JobUser
 from petaport.backends.slurm.listing import SlurmListing, script_written
+from petaport.backends.slurm.node_watch import NodeWatch
 from petaport.backends.slurm.nodes import (
-    SlurmNode,
     choose_partition,
-    expand_hostlist,
-    parse_sinfo_json,
 )
 from petaport.backends.slurm.runner import SlurmCommandFailed, SlurmRunner
 from petaport.backends.slurm.states import SlurmJob
@@ -59,8 +56,6 @@ DEFAULT_INHERITED_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "HOME", "USER", "LOGNAM
 _FALLBACK_PATH = "/usr/local/bin:/usr/bin:/bin"
 DRY_RUN_REF = "dry-run"
 SUBMIT_MARGIN_S = 15.0  # beyond the command timeout: Slurm's own message timeout is 10 s
-STUCK_GRACE_S = 60.0  # a job Slurm holds back on nodes that look usable: given up after this
-NODES_FRESH_S = 5.0  # how old a sinfo reading may be when it decides whether a job is stuck
 
 
 CANCEL_FILE = "cancel"
@@ -107,10 +102,8 @@ class SlurmBackend:
         self._base_env.update(job_user.environment() if job_user else {})
         self.listing = SlurmListing(self.runner, lookup_days)
         self.launch_concurrency = launch_concurrency
-        self._nodes: dict[str, SlurmNode] = {}
-        self._nodes_at = -math.inf
+        self._watch = NodeWatch(lambda: self._json("sinfo", "--json"))
         self._cancel_sent: set[str] = set()
-        self._stuck_since: dict[str, float] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SlurmBackend:
@@ -191,7 +184,7 @@ class SlurmBackend:
         missing = [job_id for job_id in ids.values() if job_id not in live]
         ended = self.listing.sacct(missing) if missing else {}
         reports = [self._poll_one(ref, ids.get(ref.attempt_id), live, ended) for ref in refs]
-        self._stuck_since = {k: t for k, t in self._stuck_since.items() if k in live}
+        self._watch.keep_only(live)
         return reports
 
     def _poll_one(
@@ -212,7 +205,7 @@ class SlurmBackend:
             return self._lost(ref, "", "it never reached Slurm")
         if job_id in live:
             job = live[job_id]
-            if states.is_stuck(job) and self._cannot_start(job):
+            if states.is_stuck(job) and self._watch.cannot_start(job):
                 why = f"Slurm cannot run job {job_id} where Petaport placed it ({job.reason})"
                 return self._lost(ref, job_id, why)
             asked = job_id not in self._cancel_sent and _cancel_requested(ref.attempt_dir)
@@ -241,7 +234,7 @@ class SlurmBackend:
 
     def inventory(self) -> list[NodeInfo]:
         """The nodes that can take work now (DOWN, DRAINED or failing nodes are left out)."""
-        nodes = self._refresh_nodes()
+        nodes = self._watch.refresh()
         usable = [n for n in nodes if n.usable]
         usable.sort(key=lambda n: (n.gpus == 0, n.name))  # GPU nodes first: the pool's shape
         return [
@@ -290,13 +283,10 @@ class SlurmBackend:
 
     def _submission(self, launch: AttemptLaunch) -> submission.Submission:
         nodes = [a.node for a in launch.allocations]
-        if any(node not in self._nodes for node in nodes):
-            self._refresh_nodes()
-        unknown = [node for node in nodes if node not in self._nodes]
-        if unknown:
+        if unknown := self._watch.unknown(nodes):
             raise ValueError(f"Slurm has no node {', '.join(unknown)}")
         partition = self._partition or choose_partition(
-            nodes, {name: node.partitions for name, node in self._nodes.items()}
+            nodes, {name: node.partitions for name, node in self._watch.nodes.items()}
         )
         if nodes and partition is None:
             raise ValueError(f"no Slurm partition holds all of {', '.join(nodes)}")
@@ -304,7 +294,7 @@ class SlurmBackend:
             raise ValueError(why)  # Slurm could not even open the job's log files there
         gpu_type = None
         if launch.spec.gpu_model and nodes:
-            gpu_type = self._nodes[nodes[0]].gpu_type
+            gpu_type = self._watch.nodes[nodes[0]].gpu_type
         return submission.build_submission(
             launch,
             base_env=self._base_env,
@@ -341,28 +331,6 @@ class SlurmBackend:
         except OSError:
             return False  # no script: sbatch never ran
         return time.time() - written < self.runner.timeout_s + SUBMIT_MARGIN_S
-
-    def _refresh_nodes(self) -> list[SlurmNode]:
-        data = self._json("sinfo", "--json")
-        nodes = parse_sinfo_json(data)
-        self._nodes = {n.name: n for n in nodes}
-        self._nodes_at = time.monotonic()
-        return nodes
-
-    def _cannot_start(self, job: SlurmJob) -> bool:
-        """Whether a job Slurm holds back with a stuck-looking reason is really stuck: a node
-        it names is down, drained or gone (sinfo at most ``NODES_FRESH_S`` old), or it has
-        looked stuck for ``STUCK_GRACE_S``. A node still finishing its last jobs makes Slurm
-        say ``ReqNodeNotAvail`` for a moment: such a job starts once the node is free."""
-        named = expand_hostlist(states.unavailable_nodes(job.reason))
-        if not named:
-            return True  # NodeDown, BadConstraints, ... or no node named: nothing to wait for
-        first = self._stuck_since.setdefault(job.job_id, time.monotonic())
-        if time.monotonic() - first > STUCK_GRACE_S:
-            return True
-        if time.monotonic() - self._nodes_at > NODES_FRESH_S:
-            self._refresh_nodes()
-        return any(n not in self._nodes or not self._nodes[n].usable for n in named)
 
     def _json(self, name: str, *args: str) -> dict[str, Any]:
         text = self.runner.run(name, *args)

@@ -21,7 +21,8 @@ from petaport.domain.tenancy import Principal, Scope
 from petaport.services import grants, progress
 from petaport.services.authz import can_admin_org
 from petaport.services.context import Context
-from petaport.services.grants import GrantView, is_committee, require_committee
+from petaport.services.grants import GrantView, require_committee
+from petaport.services.subsidy_access import sees_all
 from petaport.storage.repos.drawdown import DrawdownRepo
 from petaport.storage.repos.subsidy import AuditRecord, SchemeRepo
 from petaport.storage.repos.tenancy import TenancyRepo
@@ -111,7 +112,7 @@ def daily(history: list[tuple[datetime, Decimal, Decimal]], start: datetime, zon
 
 def grant_page(ctx: Context, p: Principal, grant_id: str) -> GrantPage:
     view = grants.get_grant(ctx, p, grant_id)  # another tenant's: not found
-    committee = is_committee(p)
+    committee = sees_all(p)
     audit = grants.audit_trail(ctx, p, grant_id) if committee else []
     periods = progress.reports(ctx, p, grant_id).periods
     with ctx.db.transaction() as s:

@@ -25,9 +25,10 @@ from petaport.domain.ids import new_id
 from petaport.domain.money import Money
 from petaport.domain.progress import Milestone, ReportingTerms
 from petaport.domain.subsidy import Grant, GrantStatus, OnCap, new_grant_for
-from petaport.domain.tenancy import Principal, Role, Scope, scope_of
+from petaport.domain.tenancy import Principal, Scope, scope_of
 from petaport.services.authz import require_scope
 from petaport.services.context import Context
+from petaport.services.subsidy_access import sees_all
 from petaport.storage.repos.drawdown import DrawdownRepo
 from petaport.storage.repos.grant_alerts import GrantAlert, GrantAlertRepo
 from petaport.storage.repos.progress import ProgressRepo
@@ -42,17 +43,13 @@ MOVES = {
 }
 
 
-def is_committee(p: Principal) -> bool:
-    return bool({Role.CENTRE_ADMIN, Role.COMMITTEE} & p.user.centre_roles)
-
-
 def grant_scope(p: Principal) -> Scope:
-    return EVERYTHING if is_committee(p) else scope_of(p)
+    return EVERYTHING if sees_all(p) else scope_of(p)
 
 
 def require_committee(p: Principal) -> None:
     require_scope(p, "admin")
-    if not is_committee(p):
+    if not sees_all(p):
         raise Forbidden("only the committee or a centre admin may do this")
 
 

@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 from tests.conftest import LiveServer
 from tests.e2e import test_portal
 from tests.e2e.test_portal import log_in
-from tests.integration.money import bill_live_org
+from tests.integration.money import bill_live_org, raise_live_alerts
 
 pytestmark = test_portal.pytestmark
 server, browser, page = test_portal.server, test_portal.browser, test_portal.page
@@ -30,6 +30,7 @@ def test_the_spend_dashboard_shows_plots_and_budget_bars(page: Page, server: Liv
     with server.client("admin") as api:
         r = api.put("/v1/budgets", json={"org": "lantern-ai", "limit": "816", "period": "monthly"})
         assert r.status_code == 200, r.text
+    raise_live_alerts(server, datetime.now(UTC))
     log_in(page, server, "lantern-ai-alice")
     page.get_by_role("navigation").get_by_role("link", name="Spend").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Lantern Robotics")
@@ -44,11 +45,15 @@ def test_the_spend_dashboard_shows_plots_and_budget_bars(page: Page, server: Liv
     expect(row.locator(".percent")).to_have_text("50.0%")
     expect(row.locator(".alert-level")).to_have_text("50%")
     expect(row).to_contain_text("Whole organisation")
+    alert = page.locator("ul.alerts li")
+    expect(alert).to_have_count(1)
+    expect(alert).to_contain_text("Whole organisation (HKD): 50% of the limit of 816 HKD spent (")
     page.screenshot(path=str(tmp_path / "spend-en.png"), full_page=True)
 
     page.get_by_role("button", name="繁體中文").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("開支")
     expect(page.locator("#budget-table")).to_contain_text("整個機構")
+    expect(alert).to_contain_text("已用上限 816 港元 的 50%")
     page.get_by_role("button", name="EN").click()
     response = page.goto(server.url + "/portal/spend?org=victoria-bank")  # another tenant's
     assert response is not None and response.status == 404

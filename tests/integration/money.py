@@ -11,6 +11,7 @@ from petaport.billing.metering import AttemptUsage, meter, month_bounds
 from petaport.billing.plans import OrgBilling, Plan
 from petaport.billing.rating import Charge, rate
 from petaport.domain.money import Money
+from petaport.services.budgets import raise_alerts
 from petaport.storage.db import Database
 from petaport.storage.repos.billing import OrgBillingRepo, UsageRepo
 from petaport.storage.repos.ledger import LedgerRepo
@@ -62,3 +63,13 @@ def bill_live_org(server: LiveServer, slug: str, start: datetime, seconds: int =
     finally:
         db.dispose()
     return str(org["id"])
+
+
+def raise_live_alerts(server: LiveServer, now: datetime) -> None:
+    """The budget alerts a running demo server's next metering run would raise, now."""
+    db = Database(f"sqlite:///{server.data_dir / 'petaport.db'}")
+    try:
+        with db.transaction() as s:
+            raise_alerts(s, now)
+    finally:
+        db.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -94,6 +95,33 @@ def test_calculator_lists_its_assumptions_and_steps() -> None:
     assert out.steps == 16 and out.flops == Decimal("6e15")
     assert out.formula.startswith("6·N·D") and any("989.4 TFLOP/s" in a for a in out.assumptions)
     assert any("(MFU) 40% of peak" in a for a in out.assumptions)
+
+
+@pytest.mark.parametrize("mode", list(Mode))
+@pytest.mark.parametrize("method", list(FineTuning))
+def test_every_assumption_has_a_chinese_translation(mode: Mode, method: FineTuning) -> None:
+    """The portal shows assumptions translated from their templates: each one is in the
+    zh_Hant catalogue with the same fields."""
+    import re
+
+    from babel.messages.pofile import read_po
+
+    import petaport.web
+
+    po = Path(petaport.web.__file__).parent / "locale/zh_Hant/LC_MESSAGES/messages.po"
+    with po.open("rb") as f:
+        catalogue = read_po(f, locale="zh_Hant")
+    out = estimate(ComputeInput(Decimal("1e9"), "H100", tokens=Decimal("1e9"), mode=mode,
+                                fine_tuning=method, epochs=Decimal(2), batch_size=8,
+                                tokens_per_sample=Decimal(512)))  # fmt: skip
+    assert len(out.assumptions) >= 6
+    for a in out.assumptions:
+        assert a == a.template % a.fields
+        found = catalogue.get(a.template)
+        assert found is not None and found.string and found.string != a.template, a.template
+        fields = set(re.findall(r"%\((\w+)\)s", found.string))
+        assert fields == set(a.fields), a.template
+        assert found.string % a.fields  # formats with the assumption's own fields
 
 
 @pytest.mark.parametrize(

@@ -102,6 +102,19 @@ class ComputeInput:
     fine_tuning: FineTuning = FineTuning.FULL
 
 
+class Assumption(str):
+    """One assumption in English, made from ``template`` (its message id for translation:
+    English with ``%(name)s`` fields) and ``fields``; the portal shows it translated."""
+
+    template: str
+    fields: dict[str, str]
+
+    def __new__(cls, template: str, **fields: str) -> Assumption:
+        made = super().__new__(cls, template % fields)
+        made.template, made.fields = template, fields
+        return made
+
+
 @dataclass(frozen=True)
 class ComputeEstimate:
     flops: Decimal
@@ -110,7 +123,7 @@ class ComputeEstimate:
     gpu_hours: Decimal
     steps: int | None
     formula: str
-    assumptions: tuple[str, ...]
+    assumptions: tuple[Assumption, ...]
 
 
 def peak_flops(gpu_model: str, precision: Precision) -> Decimal:
@@ -174,29 +187,33 @@ def estimate(i: ComputeInput) -> ComputeEstimate:
                            _assumptions(i, factor, method, peak))  # fmt: skip
 
 
+_WHAT = {
+    Mode.TRAINING: "training: forward 2·N·D + backward 4·N·D",
+    Mode.INFERENCE: "inference: a forward pass, 2·N·D over prompt and generated tokens",
+}
+_FULL_FT = "full fine-tuning: the same passes as training"
+_LORA = ("LoRA fine-tuning: forward 2·N·D + backward through frozen weights 2·N·D; no weight "
+         "gradients; adapter FLOPs ignored")  # fmt: skip
+
+
 def _assumptions(i: ComputeInput, factor: int, method: FineTuning,
-                 peak: Decimal) -> tuple[str, ...]:  # fmt: skip
-    what = {
-        Mode.TRAINING: "training: forward 2·N·D + backward 4·N·D",
-        Mode.INFERENCE: "inference: a forward pass, 2·N·D over prompt and generated tokens",
-        Mode.FINE_TUNING: (
-            "full fine-tuning: the same passes as training"
-            if method is FineTuning.FULL
-            else "LoRA fine-tuning: forward 2·N·D + backward through frozen "
-            "weights 2·N·D; no weight gradients; adapter FLOPs ignored"
-        ),
-    }
+                 peak: Decimal) -> tuple[Assumption, ...]:  # fmt: skip
+    what = _WHAT.get(i.mode) or (_FULL_FT if method is FineTuning.FULL else _LORA)
     tflops = (peak / T).quantize(Decimal("0.1"), rounding=ROUND_HALF_EVEN)
     out = [
-        f"FLOPs = {factor}·N·D ({what[i.mode]}); attention FLOPs are ignored",
-        f"peak of one {i.gpu_model.upper()} at {i.precision.value.upper()}: {tflops} TFLOP/s "
-        "dense (data-sheet figure without sparsity)",
-        f"model FLOPs utilisation (MFU) {(i.mfu * 100).normalize():f}% of peak",
-        "GPU-hours = FLOPs / (peak × MFU × 3600), rounded up to 0.1",
+        Assumption("FLOPs = %(factor)s·N·D; attention FLOPs are ignored", factor=str(factor)),
+        Assumption(what),
+        Assumption("peak of one %(gpu)s at %(precision)s: %(tflops)s TFLOP/s dense (data-sheet "
+                   "figure without sparsity)", gpu=i.gpu_model.upper(),
+                   precision=i.precision.value.upper(), tflops=str(tflops)),
+        Assumption("model FLOPs utilisation (MFU) %(percent)s%% of peak",
+                   percent=f"{(i.mfu * 100).normalize():f}"),
+        Assumption("GPU-hours = FLOPs / (peak × MFU × 3600), rounded up to 0.1"),
     ]  # fmt: skip
     if i.mode is not Mode.INFERENCE and i.epochs != 1:
-        out.append(f"{i.epochs} epochs over the dataset")
+        out.append(Assumption("%(epochs)s epochs over the dataset", epochs=str(i.epochs)))
     if i.batch_size:
-        out.append("the batch size sets the number of steps, not the FLOPs")
-    out.append("no allowance for restarts, evaluation or idle time: add a margin if needed")
+        out.append(Assumption("the batch size sets the number of steps, not the FLOPs"))
+    out.append(Assumption("no allowance for restarts, evaluation or idle time: add a margin "
+                          "if needed"))  # fmt: skip
     return tuple(out)

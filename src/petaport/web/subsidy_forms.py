@@ -132,7 +132,9 @@ def calculation(form: Fields, _: Gettext) -> dict[str, object]:
     inputs = {k.removeprefix(CALC): v.strip() for k, v in form.items()
               if k.startswith(CALC) and v.strip()}  # fmt: skip
     return {"inputs": inputs, "flops": str(e.flops), "gpu_hours": str(e.gpu_hours),
-            "formula": e.formula, "assumptions": list(e.assumptions)}  # fmt: skip
+            "formula": e.formula, "assumptions": list(e.assumptions),
+            "assumption_templates": [{"template": a.template, "fields": a.fields}
+                                     for a in e.assumptions]}  # fmt: skip
 
 
 def proposal(form: Fields, _: Gettext) -> Proposal:

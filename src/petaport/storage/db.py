@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +29,22 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def keep_private(path: Path) -> None:
+    """Create the SQLite file ``path`` readable by its owner only, and take away what others
+    may do with an existing one and its WAL/shared-memory files (SQLite gives those the main
+    file's mode): it holds every tenant's data and password hashes, and jobs may run as
+    another user on this machine (docs/backends/slurm.md, the job user)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for each in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            mode = each.stat().st_mode
+        except FileNotFoundError:
+            continue
+        if mode & 0o007:
+            each.chmod(mode & 0o770)
+
+
 class Database:
     """Owns the engine; ``transaction()`` yields a Session committed on success."""
 
@@ -38,7 +55,7 @@ class Database:
         if url.startswith("sqlite"):
             path = url.removeprefix("sqlite:///")
             if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                keep_private(Path(path))
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         else:
             # As many connections as request threads (no churn); no pre-ping round trip per

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 
 from petaport.api.app import create_api
 from petaport.backends.registry import build_backend
+from petaport.sealing import make_dirs
 from petaport.services import inventory, pricing, seeding
 from petaport.services.context import Context
 from petaport.services.coordination import SchedulerLease, hold_lease_when_free
@@ -31,7 +32,7 @@ log = logging.getLogger("petaport")
 
 
 def build_context(settings: Settings) -> Context:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_dirs(settings.data_dir)
     db = Database(settings.resolved_database_url)
     migrate.upgrade(db)
     return Context(settings=settings, db=db, backend=build_backend(settings))

@@ -113,3 +113,15 @@ def seal(root: Path) -> None:
         _seal_fd(top_fd, top, uid)
         for name in files + dirs:  # a link listed among the directories is refused here
             _seal_entry(name, top_fd, os.path.join(top, name), uid)
+
+
+def make_dirs(path: Path) -> None:
+    """Create ``path`` and the directories missing above it, each without write permission for
+    group or others whatever the umask (existing directories are left as they are), so that
+    content under them can be sealed."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    path.mkdir(parents=True, exist_ok=True)
+    for each in reversed(missing):
+        mode = os.lstat(each).st_mode
+        if mode & OTHERS_WRITE:
+            os.chmod(each, stat.S_IMODE(mode) & ~OTHERS_WRITE)

@@ -4,10 +4,15 @@ requesting, approving and using data can be tried (and is tested) right after ``
 - ``dataset:hk-weather-bulletins`` (the centre's, public): the AI Lab's training text;
 - ``dataset:hk-data-office/hk-rainfall`` (restricted): hourly rainfall by district (synthetic);
 - ``dataset:victoria-bank/loan-book-sample`` (resident-only): a synthetic loan book.
+
+Each is sealed as registration seals content (``petaport.sealing``); where the storage's
+directories do not allow it (one above is writable by others), the demo still starts, with a
+warning, and the content is left as written.
 """
 
 from __future__ import annotations
 
+import logging
 import random
 from pathlib import Path
 
@@ -15,6 +20,7 @@ import petaport.lab
 from petaport.checksums import tree_digest
 from petaport.domain.catalogue import Entry, EntryKind, Sensitivity, Version, VersionStatus
 from petaport.domain.ids import new_id
+from petaport.sealing import UnsealableContent, make_dirs, seal
 from petaport.services.catalogue import CENTRE_DIR
 from petaport.services.context import Context
 from petaport.storage.repos.catalogue import CatalogueRepo
@@ -22,6 +28,7 @@ from petaport.storage.repos.tenancy import TenancyRepo
 
 DUA = ("Use only for the stated purpose inside the centre; do not copy the data out, "
        "re-identify anyone or share it with another project.")  # fmt: skip
+log = logging.getLogger(__name__)
 LAB_DATA = Path(petaport.lab.__file__).resolve().parent / "data"
 
 
@@ -58,9 +65,10 @@ def seed_catalogue(ctx: Context, admin_user_id: str) -> None:
         for owner, name, sensitivity, licence, description, files in items:
             org = tenancy.find_org_by_slug(owner) if owner else None
             directory = root / (owner or CENTRE_DIR) / "datasets" / name
-            directory.mkdir(parents=True, exist_ok=True)
+            make_dirs(directory)
             for filename, text in files.items():
                 (directory / filename).write_text(text, encoding="utf-8")
+            _seal(directory)
             size, sha = tree_digest(directory)
             entry = Entry(new_id("cat"), org.id if org else None, EntryKind.DATASET, name,
                           description, licence, DUA, sensitivity, f"# {name}\n\n{description}\n",
@@ -68,3 +76,10 @@ def seed_catalogue(ctx: Context, admin_user_id: str) -> None:
             repo.add_entry(entry)
             repo.add_version(Version(new_id("ver"), entry.id, "1", str(directory), size, sha,
                                      VersionStatus.READY, now, admin_user_id, now))  # fmt: skip
+
+
+def _seal(directory: Path) -> None:
+    try:
+        seal(directory)
+    except (UnsealableContent, OSError) as exc:
+        log.warning("demo dataset %s left unsealed: %s", directory, exc)

@@ -52,7 +52,7 @@ log = logging.getLogger(__name__)
 EVERYTHING = Scope(everything=True)
 MIN_GAP_S = 0.02
 NOTICE_TICK_S = 0.05  # how often a resting loop checks the backend's end notices
-FULL_POLL_S = 2.0  # with end notices: every running attempt is polled at least this often
+FULL_POLL_S = 5.0  # with end notices: every running attempt is polled at least this often
 
 
 @dataclass(frozen=True)

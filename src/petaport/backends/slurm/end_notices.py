@@ -64,7 +64,8 @@ class EndNotices:
 
     def _is_due(self, attempt_id: str, attempt_dir: Path, now: float) -> bool:
         try:
-            noticed_at = (attempt_dir / EXIT_FILE).stat().st_mtime
+            # lstat: the job owns the directory and could make the file a link to anywhere
+            noticed_at = (attempt_dir / EXIT_FILE).lstat().st_mtime
         except OSError:
             return False  # no notice (yet): the command is still running, or died unseen
         if now - noticed_at > STALE_S:

@@ -9,6 +9,11 @@ Starts (or reuses) the cluster of ``scripts/slurm-test-cluster.sh``, then:
 2. **sbatch**: the same number of the same jobs straight to Slurm with ``sbatch --parsable``
    from the same number of concurrent clients.
 
+With ``--rounds N`` the two runs alternate N times (Petaport first in odd rounds, sbatch first
+in even ones) and the figures are medians over the rounds, the ratio the median of each
+round's own ratio: on a shared, noisy host the load drifts between runs, and a ratio taken
+from two runs minutes apart measures the drift as much as Petaport.
+
 For each job, submit-to-RUNNING is the moment the job's own command ran (its stdout) minus the
 moment the client sent the submission; jobs/s is the count over the time from the first
 submission to the moment every job has left the queue (Petaport: every job ended in its API;
@@ -18,6 +23,7 @@ with ``petaport_jobs_per_s``, ``sbatch_jobs_per_s``, ``petaport_submit_to_runnin
 
     .venv/bin/python bench/slurm.py                  # 500 jobs each way
     .venv/bin/python bench/slurm.py --jobs 100 --json
+    .venv/bin/python bench/slurm.py --rounds 3 --json   # alternating, medians
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import os
 import secrets
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -178,26 +185,52 @@ def cluster() -> Iterator[None]:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    deadline = time.monotonic() + args.timeout_s
+    rounds: list[tuple[dict[str, float], dict[str, float]]] = []
     with cluster():
-        ours = petaport_run(args.jobs, args.concurrency, deadline)
-        theirs = sbatch_run(args.jobs, args.concurrency, deadline)
+        for i in range(args.rounds):
+            deadline = time.monotonic() + args.timeout_s
+            if i % 2 == 0:
+                ours = petaport_run(args.jobs, args.concurrency, deadline)
+                theirs = sbatch_run(args.jobs, args.concurrency, deadline)
+            else:
+                theirs = sbatch_run(args.jobs, args.concurrency, deadline)
+                ours = petaport_run(args.jobs, args.concurrency, deadline)
+            rounds.append((ours, theirs))
+            log(f"round {i + 1}: {ours['jobs_per_s']} against {theirs['jobs_per_s']} jobs/s")
+    return report(args, rounds)
+
+
+def report(
+    args: argparse.Namespace, rounds: list[tuple[dict[str, float], dict[str, float]]]
+) -> dict[str, Any]:
+    """Medians over the rounds (one round: its figures); ratios per round, then the median."""
+
+    def median(side: int, key: str) -> float:
+        return round(statistics.median(r[side][key] for r in rounds), 1)
+
+    def ratio(key: str) -> float:
+        return round(statistics.median(ours[key] / theirs[key] for ours, theirs in rounds), 2)
+
     return {
         "jobs": args.jobs,
         "concurrency": args.concurrency,
-        "petaport_jobs_per_s": ours["jobs_per_s"],
-        "sbatch_jobs_per_s": theirs["jobs_per_s"],
-        "jobs_per_s_ratio": round(ours["jobs_per_s"] / theirs["jobs_per_s"], 2),
-        "petaport_submit_to_running_p50_ms": ours["p50_ms"],
-        "sbatch_submit_to_running_p50_ms": theirs["p50_ms"],
-        "submit_to_running_p50_ratio": round(ours["p50_ms"] / theirs["p50_ms"], 2),
-        "petaport_submit_to_running_p90_ms": ours["p90_ms"],
-        "sbatch_submit_to_running_p90_ms": theirs["p90_ms"],
+        "rounds": len(rounds),
+        "petaport_jobs_per_s": median(0, "jobs_per_s"),
+        "sbatch_jobs_per_s": median(1, "jobs_per_s"),
+        "jobs_per_s_ratio": ratio("jobs_per_s"),
+        "jobs_per_s_ratios": [round(o["jobs_per_s"] / t["jobs_per_s"], 2) for o, t in rounds],
+        "petaport_submit_to_running_p50_ms": median(0, "p50_ms"),
+        "sbatch_submit_to_running_p50_ms": median(1, "p50_ms"),
+        "submit_to_running_p50_ratio": ratio("p50_ms"),
+        "petaport_submit_to_running_p90_ms": median(0, "p90_ms"),
+        "sbatch_submit_to_running_p90_ms": median(1, "p90_ms"),
     }
 
 
 def print_report(r: dict[str, Any]) -> None:
-    print(f"{r['jobs']} short jobs each way, {r['concurrency']} concurrent clients")
+    print(f"{r['jobs']} short jobs each way, {r['concurrency']} concurrent clients, "
+          f"{r['rounds']} round(s), medians")  # fmt: skip
+    print(f"jobs/s ratio per round: {r['jobs_per_s_ratios']}")
     print(f"{'':28}{'Petaport':>12}{'sbatch':>12}{'ratio':>8}")
     print(f"{'jobs/s':28}{r['petaport_jobs_per_s']:>12}{r['sbatch_jobs_per_s']:>12}"
           f"{r['jobs_per_s_ratio']:>8}")  # fmt: skip
@@ -212,7 +245,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--jobs", type=int, default=500, help="jobs each way (500)")
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent submitters (8)")
-    parser.add_argument("--timeout-s", type=float, default=900, help="bound on the run (900)")
+    parser.add_argument("--rounds", type=int, default=1, help="alternating rounds (1)")
+    parser.add_argument("--timeout-s", type=float, default=900, help="bound on each round (900)")
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
     return parser.parse_args(argv)
 

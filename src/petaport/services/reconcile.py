@@ -8,7 +8,10 @@ Invariants:
 - a job whose attempt was being preempted and did not complete is PREEMPTED and requeued; one
   that ended NODE_FAIL is requeued if its spec allows (at most ``MAX_AUTO_REQUEUES`` times);
   a cancel intent makes it CANCELLED;
-- completed attempts feed the duration history (``Finished``).
+- completed attempts feed the duration history (``Finished``);
+- a backend with ``EndNotices`` says which attempts it has a hint of an end for: a reconcile
+  may then poll only those (``only``), plus every attempt with a stop intent; what the poll
+  reports is recorded exactly as in a full one (the hint itself decides nothing).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 from petaport.domain.jobs import (
     Attempt,
@@ -41,17 +45,38 @@ MAX_AUTO_REQUEUES = 3
 Ending = tuple[Attempt, str | None, AttemptReport]  # the attempt, its stop intent, the report
 
 
+@runtime_checkable
+class EndNotices(Protocol):
+    """A backend that learns cheaply that attempts have probably ended (the slurm backend: a
+    file the batch script writes), so the loop can poll just those instead of waiting for the
+    next full poll. A hint only: the poll's report decides."""
+
+    def noticed_ends(self) -> set[str]:
+        """Attempt ids to poll now (each is returned once per look the backend wants)."""
+        ...
+
+
+def end_notices(backend: object) -> EndNotices | None:
+    return backend if isinstance(backend, EndNotices) else None
+
+
 def reconcile(
     ctx: Context,
     history: DurationHistory | None = None,
     on_node_fail: Callable[[], None] | None = None,
     skip: Collection[str] = (),
+    only: Collection[str] | None = None,
 ) -> int:
     """Record every attempt the backend says has ended (completed ones into ``history``),
-    except the attempts in ``skip`` (still being launched). Calls ``on_node_fail`` when one
-    ended NODE_FAIL. Returns how many ended."""
+    except the attempts in ``skip`` (still being launched); with ``only``, poll just those
+    attempts and the ones being stopped. Calls ``on_node_fail`` when one ended NODE_FAIL.
+    Returns how many ended."""
     with ctx.db.transaction() as s:
-        running = [r for r in JobRepo(s).running_attempts() if r[0].id not in skip]
+        running = [
+            r
+            for r in JobRepo(s).running_attempts()
+            if r[0].id not in skip and (only is None or r[0].id in only or r[2] is not None)
+        ]
     if not running:
         return 0
     refs = [

@@ -16,6 +16,12 @@ One cycle:
    background, ``launch_concurrency`` at a time, for a backend that takes concurrent
    launches; their refs are recorded at the start of a later cycle). A job whose catalogue
    access grant has lapsed is not started (``services/catalogue_queue``).
+
+With a backend that gives end notices (``reconcile.EndNotices``: the slurm backend's batch
+script writes one when the command exits), the loop checks for them every ``NOTICE_TICK_S``
+while it rests and runs a cycle at once when one arrives; such a cycle polls only the noticed
+attempts (and those being stopped), and every attempt is still polled at least every
+``FULL_POLL_S`` (ends that leave no notice: cancelled, out of time, a dead node).
 """
 
 from __future__ import annotations
@@ -38,13 +44,15 @@ from petaport.services.launching import Launcher, record_starts
 from petaport.services.metering import meter_and_alert
 from petaport.services.ports import NodeInfo
 from petaport.services.pricing import load_book
-from petaport.services.reconcile import reconcile
+from petaport.services.reconcile import EndNotices, end_notices, reconcile
 from petaport.services.snapshot import Loaded, take_snapshot
 from petaport.storage.repos.jobs import JobRepo
 
 log = logging.getLogger(__name__)
 EVERYTHING = Scope(everything=True)
 MIN_GAP_S = 0.02
+NOTICE_TICK_S = 0.05  # how often a resting loop checks the backend's end notices
+FULL_POLL_S = 5.0  # with end notices: every running attempt is polled at least this often
 
 
 @dataclass(frozen=True)
@@ -110,6 +118,9 @@ class SchedulerLoop:
         self._metered_at = -math.inf
         self._book: PriceBook | None = None
         self._deciding_cpu_s = 0.0  # CPU of the last cycle's snapshot and decision
+        self._notices = end_notices(ctx.backend)
+        self._noticed: set[str] = set()  # attempts to poll next cycle (their end was noticed)
+        self._polled_all_at = -math.inf
         self.launcher = Launcher(ctx)
 
     def forget_inventory(self) -> None:
@@ -150,7 +161,9 @@ class SchedulerLoop:
         history = self.history()
         self.launcher.settle()
         launching = self.launcher.in_flight()
-        ended = reconcile(self.ctx, history, self.forget_inventory, skip=launching)
+        ended = reconcile(
+            self.ctx, history, self.forget_inventory, skip=launching, only=self._poll_only()
+        )
         self.meter()
         deciding_at = time.thread_time()
         snapshot, loaded = take_snapshot(self.ctx, self.inventory(), history)
@@ -164,6 +177,18 @@ class SchedulerLoop:
             ended += reconcile(self.ctx, history, self.forget_inventory)
         self.ctx.metrics.scheduler_cycle.observe(time.perf_counter() - started_at)
         return CycleResult(ended, started, len(snapshot.pending) - started)
+
+    def _poll_only(self) -> set[str] | None:
+        """The attempts this cycle polls: all (None) without end notices or when a full poll
+        is due, else the noticed ones."""
+        if self._notices is None:
+            return None
+        self._noticed |= self._notices.noticed_ends()
+        noticed, self._noticed = self._noticed, set()
+        if time.monotonic() - self._polled_all_at >= FULL_POLL_S:
+            self._polled_all_at = time.monotonic()
+            return None
+        return noticed
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -188,10 +213,25 @@ class SchedulerLoop:
         and waiting on the backend's commands (``sbatch``, ``squeue``) do not lengthen the
         rest: that work is what the rest would delay. An idle centre still starts a job within
         milliseconds of its submission.
+
+        With a backend that gives end notices the loop instead waits for a poke, a notice or
+        the interval, busy or not (``_await_notice``).
         """
-        if not busy:
+        if self._notices is not None:
+            self._await_notice(self._notices)
+        elif not busy:
             self.ctx.wake.wait(self.ctx.settings.scheduler_interval_s)
         self._stop.wait(max(MIN_GAP_S, 2 * deciding_cpu_s))
+
+    def _await_notice(self, notices: EndNotices) -> None:
+        """Rest until a poke, an end notice or the interval (whether or not the last cycle
+        was busy: ends announce themselves)."""
+        until = time.monotonic() + self.ctx.settings.scheduler_interval_s
+        while not self.ctx.wake.is_set() and time.monotonic() < until:
+            self._noticed |= notices.noticed_ends()
+            if self._noticed:
+                return
+            self.ctx.wake.wait(min(NOTICE_TICK_S, max(0.0, until - time.monotonic())))
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="petaport-scheduler", daemon=True)

@@ -11,7 +11,13 @@ from typing import Any
 
 import pytest
 
-from petaport.backends.slurm import SlurmBackend, SlurmCommandFailed, SlurmRunner, node_watch
+from petaport.backends.slurm import (
+    SlurmBackend,
+    SlurmCommandFailed,
+    SlurmRunner,
+    listing,
+    node_watch,
+)
 from petaport.domain.errors import RetryLater
 from petaport.domain.jobs import Allocation, JobSpec, JobState
 from petaport.services.ports import AttemptLaunch, AttemptRef, launch_concurrency
@@ -91,7 +97,7 @@ def test_launch_writes_the_script_and_submits_once(slurm: ScriptedSlurm, tmp_pat
     assert slurm.names() == ["sinfo", "sbatch"]  # no script yet: it cannot have been submitted
     sbatch = slurm.calls[-1]
     assert "--partition=gpu" in sbatch and "--nodelist=gpu2" in sbatch
-    assert (tmp_path / "slurm-job.sh").read_text().endswith("exec true\n")
+    assert "(exec true)\n" in (tmp_path / "slurm-job.sh").read_text()
     assert (tmp_path / "work").is_dir()
 
 
@@ -284,17 +290,37 @@ def test_the_runner_reports_other_failures_with_slurms_message() -> None:
 def test_poll_reads_exactly_the_attempts_jobs_with_one_text_squeue(
     slurm: ScriptedSlurm, tmp_path: Path
 ) -> None:
-    slurm.squeue = (
-        squeue_with(55, "petaport-att_9", "RUNNING")
-        + squeue_with(56, "petaport-att_8", "COMPLETED")
-        + squeue_with(57, "someone-else", "RUNNING")
+    count = listing.ONE_BY_ONE + 1
+    slurm.squeue = "".join(
+        squeue_with(100 + i, f"petaport-att_{i}", "RUNNING") for i in range(count)
+    )
+    slurm.squeue += squeue_with(56, "petaport-att_x", "COMPLETED")
+    slurm.squeue += squeue_with(57, "someone-else", "RUNNING")
+    refs = [ref(str(100 + i), tmp_path, f"att_{i}") for i in range(count)]
+
+    reports = backend(slurm).poll([*refs, ref("56", tmp_path, "att_x")])
+
+    assert [r.state for r in reports] == [JobState.RUNNING] * count + [JobState.COMPLETED]
+    (squeue,) = slurm.calls
+    ids = ",".join(str(100 + i) for i in range(count))
+    assert squeue[-1] == f"--jobs={ids},56" and "--json" not in squeue
+
+
+def test_a_few_jobs_are_asked_for_one_by_one(slurm: ScriptedSlurm, tmp_path: Path) -> None:
+    """A single id makes slurmctld pack that one job, not every job it holds."""
+    slurm.squeue = squeue_with(55, "petaport-att_9", "RUNNING")
+    slurm.squeue += squeue_with(56, "petaport-att_8", "FAILED", exit_code=3 << 8)
+
+    reports = backend(slurm).poll(
+        [ref("55", tmp_path), ref("56", tmp_path, "att_8"), ref("58", tmp_path, "att_7")]
     )
 
-    reports = backend(slurm).poll([ref("55", tmp_path), ref("56", tmp_path, "att_8")])
-
-    assert [r.state for r in reports] == [JobState.RUNNING, JobState.COMPLETED]
-    (squeue,) = slurm.calls
-    assert squeue[-1] == "--jobs=55,56" and "--json" not in squeue
+    assert sorted(c[-1] for c in slurm.calls if "squeue" in c[0]) == [
+        "--jobs=55", "--jobs=56", "--jobs=58"
+    ]  # fmt: skip
+    assert [r.state for r in reports[:2]] == [JobState.RUNNING, JobState.FAILED]
+    assert reports[1].exit_code == 3
+    assert reports[2].state == JobState.NODE_FAIL  # neither squeue nor sacct knows job 58
 
 
 def test_poll_looks_an_unrecorded_attempt_up_by_name_only(

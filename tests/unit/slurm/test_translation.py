@@ -25,6 +25,7 @@ def launch(
     *,
     command: tuple[str, ...] = ("python3", "train.py", "--lr", "0.1"),
     allocations: tuple[Allocation, ...] = (Allocation("gpu1", (1, 3), 4, 8192),),
+    attempt_dir: Path = Path("/data/jobs/job_1/att_1"),
     **spec: object,
 ) -> AttemptLaunch:
     fields: dict[str, object] = {
@@ -43,7 +44,7 @@ def launch(
         number=2,
         spec=JobSpec(**fields),  # type: ignore[arg-type]
         allocations=allocations,
-        attempt_dir=Path("/data/jobs/job_1/att_1"),
+        attempt_dir=attempt_dir,
         extra_env=(("FROM_EXTRA", "x"),),
     )
 
@@ -83,7 +84,7 @@ def test_sbatch_arguments_for_a_single_node_gpu_job() -> None:
     assert sub.user_script is None
 
 
-def test_the_batch_script_sets_the_environment_and_execs_the_argument_list() -> None:
+def test_the_batch_script_sets_the_environment_runs_the_argument_list_and_leaves_a_notice() -> None:
     sub = submission.build_submission(
         launch(environment=(("CUDA_VISIBLE_DEVICES", "7"), ("FROM_SPEC", "a b"))),
         base_env={"PATH": "/usr/bin"},
@@ -102,7 +103,10 @@ def test_the_batch_script_sets_the_environment_and_execs_the_argument_list() -> 
         "  gpu1) export CUDA_VISIBLE_DEVICES=1,3 GPU_DEVICE_ORDINAL=1,3 ;;\n"
         "  *) export CUDA_VISIBLE_DEVICES= GPU_DEVICE_ORDINAL= ;;\n"
         "esac\n"
-        "exec python3 train.py --lr 0.1\n"
+        "(exec python3 train.py --lr 0.1)\n"
+        "petaport_status=$?\n"
+        "printf '%s\\n' \"$petaport_status\" 2>/dev/null >/data/jobs/job_1/att_1/exitcode\n"
+        'exit "$petaport_status"\n'
     )
 
 
@@ -117,7 +121,7 @@ def test_no_argument_or_variable_is_ever_read_as_shell(tmp_path: Path) -> None:
         partition="cpu",
     )
     script = tmp_path / "job.sh"
-    script.write_text(sub.script.replace("exec printf", 'printf "%s|" "$EVIL"; exec printf'))
+    script.write_text(sub.script.replace("(exec printf", 'printf "%s|" "$EVIL"; (exec printf'))
 
     out = subprocess.run(["/bin/bash", str(script)], capture_output=True, text=True, check=True)
 
@@ -142,13 +146,16 @@ def test_a_script_job_runs_the_script_file_and_a_gang_job_sruns_itself_per_node(
     assert sub.user_script == "echo hi\n"
     lines = sub.script.splitlines()
     assert 'if [ "${1:-}" != task ]; then' in lines
-    assert (
-        "  exec /opt/slurm/bin/srun --export=ALL --kill-on-bad-exit=1 /bin/bash "
-        "/data/jobs/job_1/att_1/slurm-job.sh task"
-    ) in lines
+    first = lines.index('if [ "${1:-}" != task ]; then')
+    assert lines[first + 1 : first + 4] == [
+        "  /opt/slurm/bin/srun --export=ALL --kill-on-bad-exit=1 /bin/bash "
+        "/data/jobs/job_1/att_1/slurm-job.sh task",
+        "  petaport_status=$?",
+        "  printf '%s\\n' \"$petaport_status\" 2>/dev/null >/data/jobs/job_1/att_1/exitcode",
+    ]  # the batch step leaves the end notice once every node's task has ended
     assert "  gpu1) export CUDA_VISIBLE_DEVICES=0,1 GPU_DEVICE_ORDINAL=0,1 ;;" in lines
     assert "  gpu2) export CUDA_VISIBLE_DEVICES=6,7 GPU_DEVICE_ORDINAL=6,7 ;;" in lines
-    assert lines[-1] == "exec /bin/bash /data/jobs/job_1/att_1/script.sh"
+    assert lines[-1] == "exec /bin/bash /data/jobs/job_1/att_1/script.sh"  # each task
 
 
 def test_slurm_gpu_binding_leaves_cuda_visible_devices_to_slurm() -> None:
@@ -333,3 +340,35 @@ def test_pending_reasons_in_petaport_words(reason: str, expected: PendingReason)
 def test_job_names_carry_the_attempt_id() -> None:
     assert states.job_name("att_01HX") == "petaport-att_01HX"
     assert shlex.quote(states.job_name("att_1")) == "petaport-att_1"
+
+
+@pytest.mark.parametrize(("command", "status"), [(("sh", "-c", "exit 3"), 3), (("true",), 0)])
+def test_the_script_exits_with_the_commands_status_and_leaves_it_in_the_notice(
+    tmp_path: Path, command: tuple[str, ...], status: int
+) -> None:
+    sub = submission.build_submission(
+        launch(command=command, gpus=0, attempt_dir=tmp_path),
+        base_env={"PATH": "/usr/bin:/bin"},
+        partition="cpu",
+    )
+    Path(sub.script_path).write_text(sub.script)
+    notice = tmp_path / submission.EXIT_FILE
+    assert not notice.exists()
+
+    done = subprocess.run(["/bin/bash", sub.script_path], capture_output=True, check=False)
+
+    assert done.returncode == status
+    assert notice.read_text() == f"{status}\n"
+
+
+def test_a_command_named_like_a_shell_builtin_is_never_run_by_the_shell(tmp_path: Path) -> None:
+    sub = submission.build_submission(
+        launch(command=("exit", "0"), gpus=0, attempt_dir=tmp_path),
+        base_env={"PATH": "/usr/bin:/bin"},
+        partition="cpu",
+    )
+    Path(sub.script_path).write_text(sub.script)
+
+    done = subprocess.run(["/bin/bash", sub.script_path], capture_output=True, check=False)
+
+    assert done.returncode == 127  # no program called "exit": as with a plain ``exec``

@@ -22,7 +22,11 @@ Invariants:
 - ``cancel`` is ``scancel``; cancelling an ended or unknown job is harmless. It also leaves a
   ``cancel`` marker in the attempt directory, so an attempt cancelled while its ``sbatch`` is
   still under way (no job id yet) is cancelled as soon as ``launch`` or ``poll`` sees its id;
-- ``launch`` may run from ``launch_concurrency`` threads at once (``ConcurrentLaunches``).
+- ``launch`` may run from ``launch_concurrency`` threads at once (``ConcurrentLaunches``);
+- every attempt launched or polled as still running is watched for its end notice
+  (``end_notices.py``): ``noticed_ends`` says which to poll now, the poll of those few asks
+  Slurm about each by its job id (a one-job ``squeue``: slurmctld packs only that job), and
+  only Slurm's answer ends an attempt.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from petaport.backends.slurm import accounting, associations, states, submission
+from petaport.backends.slurm.end_notices import EndNotices
 from petaport.backends.slurm.job_user import JobUser
 from petaport.backends.slurm.listing import SlurmListing, script_written
 from petaport.backends.slurm.node_watch import NodeWatch
@@ -104,6 +109,7 @@ class SlurmBackend:
         self.launch_concurrency = launch_concurrency
         self._watch = NodeWatch(lambda: self._json("sinfo", "--json"))
         self._cancel_sent: set[str] = set()
+        self._notices = EndNotices()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SlurmBackend:
@@ -129,6 +135,7 @@ class SlurmBackend:
         started_at = datetime.now(UTC)
         found = self.listing.find_by_name(launch.attempt_id, launch.attempt_dir)
         if found is not None:  # submitted before a crash: adopt it, never submit twice
+            self._notices.watch(launch.attempt_id, launch.attempt_dir)
             return self._report(launch.attempt_id, found, started_at)
         try:
             sub = self._submission(launch)
@@ -157,6 +164,7 @@ class SlurmBackend:
                 detail="dry run: sbatch was printed, not run",
             )  # fmt: skip
         job_id = submission.parse_job_id(out)
+        self._notices.watch(launch.attempt_id, launch.attempt_dir)
         if _cancel_requested(launch.attempt_dir):  # cancelled while sbatch ran
             self._scancel(job_id)
         return AttemptReport(
@@ -184,8 +192,16 @@ class SlurmBackend:
         missing = [job_id for job_id in ids.values() if job_id not in live]
         ended = self.listing.sacct(missing) if missing else {}
         reports = [self._poll_one(ref, ids.get(ref.attempt_id), live, ended) for ref in refs]
-        self._watch.keep_only(live)
+        self._watch.forget([job_id for job_id in ids.values() if job_id not in live])
+        self._notices.forget(r.attempt_id for r in reports if r.state.is_terminal)
+        for ref, report in zip(refs, reports, strict=True):
+            if not report.state.is_terminal:
+                self._notices.watch(ref.attempt_id, ref.attempt_dir)
         return reports
+
+    def noticed_ends(self) -> set[str]:
+        """Attempts whose batch script says the command exited (``EndNotices``): poll them."""
+        return self._notices.claim_due()
 
     def _poll_one(
         self,

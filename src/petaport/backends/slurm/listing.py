@@ -6,6 +6,10 @@ Invariants:
   attempts (about 100 bytes each), never the whole queue (``--json`` in 22.05 ignores both
   filters and prints about 4 KB per job of every user);
 - ``-t all``: a job that ended within ``MinJobAge`` is still listed, with its exit status;
+- up to ``ONE_BY_ONE`` job ids are asked for one by one, ``PARALLEL`` calls at a time: with a
+  single id squeue asks the controller for that job alone, where any longer list makes
+  slurmctld pack every job it holds and squeue filter them (6 ms against 50-70 ms with 3,500
+  jobs in the controller, and 0.3-1.4 s on a loaded host);
 - a job is found by name only if its batch script exists (``launch`` writes it before
   ``sbatch``): without the script nothing was ever submitted and nothing is asked of Slurm;
   with several jobs of one name, a live one first, then the newest.
@@ -14,6 +18,7 @@ Invariants:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from petaport.backends.slurm import states, submission
@@ -21,6 +26,8 @@ from petaport.backends.slurm.runner import SlurmCommandFailed, SlurmRunner
 from petaport.backends.slurm.states import SlurmJob
 
 CHUNK = 2000  # job ids or names per squeue call: its one argument stays far below 128 KiB
+ONE_BY_ONE = 16  # up to this many job ids: one single-job squeue each
+PARALLEL = 8  # single-job squeue calls under way at once
 
 
 def script_written(attempt_dir: Path) -> bool:
@@ -41,16 +48,25 @@ class SlurmListing:
         self, *, job_ids: Sequence[str] = (), names: Sequence[str] = ()
     ) -> dict[str, SlurmJob]:
         """These jobs (by id, by name) as the controller shows them, recently ended ones too."""
-        calls = [states.squeue_argv(job_ids=job_ids[i : i + CHUNK]) for i in _starts(job_ids)]
+        by_id = [job_ids] if len(job_ids) > ONE_BY_ONE else [[job_id] for job_id in job_ids]
+        calls = [
+            states.squeue_argv(job_ids=ids[i : i + CHUNK]) for ids in by_id for i in _starts(ids)
+        ]
         calls += [states.squeue_argv(names=names[i : i + CHUNK]) for i in _starts(names)]
-        jobs: dict[str, SlurmJob] = {}
-        for argv in calls:
-            try:
-                jobs.update(states.parse_squeue(self.runner.run("squeue", *argv)))
-            except SlurmCommandFailed as exc:
-                if "invalid job id" not in exc.message.lower():
-                    raise  # (squeue exits 1 when its only id is one the controller forgot)
-        return jobs
+        if len(calls) <= 1:
+            listings = [self._listed(argv) for argv in calls]
+        else:
+            with ThreadPoolExecutor(min(PARALLEL, len(calls))) as pool:
+                listings = list(pool.map(self._listed, calls))
+        return {job_id: job for jobs in listings for job_id, job in jobs.items()}
+
+    def _listed(self, argv: Sequence[str]) -> dict[str, SlurmJob]:
+        try:
+            return states.parse_squeue(self.runner.run("squeue", *argv))
+        except SlurmCommandFailed as exc:
+            if "invalid job id" not in exc.message.lower():
+                raise  # (squeue exits 1 when its only id is one the controller forgot)
+            return {}
 
     def sacct(self, job_ids: Sequence[str]) -> dict[str, SlurmJob]:
         """Accounting's record of these jobs (the newest record of each id)."""

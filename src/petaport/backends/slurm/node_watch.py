@@ -40,9 +40,10 @@ class NodeWatch:
             self.refresh()
         return [name for name in names if name not in self.nodes]
 
-    def keep_only(self, live_job_ids: Collection[str]) -> None:
-        """Forget held-back times of jobs no longer in the queue."""
-        self._stuck_since = {k: t for k, t in self._stuck_since.items() if k in live_job_ids}
+    def forget(self, job_ids: Collection[str]) -> None:
+        """Forget held-back times of these jobs (polled, and no longer in the queue)."""
+        for job_id in job_ids:
+            self._stuck_since.pop(job_id, None)
 
     def cannot_start(self, job: SlurmJob) -> bool:
         """Whether a job Slurm holds back with a stuck-looking reason is really stuck."""

@@ -6,7 +6,11 @@ Invariants:
 - Slurm never requeues a Petaport job by itself (``--no-requeue``): a requeue is a new attempt
   that Petaport's scheduler admits;
 - with ``gpu_binding="petaport"`` the job sees exactly the GPU indices Petaport allocated on
-  each node as ``CUDA_VISIBLE_DEVICES`` (Slurm's own choice is overridden; see the docs).
+  each node as ``CUDA_VISIBLE_DEVICES`` (Slurm's own choice is overridden; see the docs);
+- when the command exits, the batch script writes its exit status to ``<attempt dir>/exitcode``
+  (``EXIT_FILE``) and exits with it: an end notice that only makes Petaport look at Slurm
+  sooner. The job can write that file too, so nothing is ever read from it but its existence
+  and time (the end's state, exit code and times come from Slurm).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from petaport.services.ports import AttemptLaunch
 
 SCRIPT_NAME = "slurm-job.sh"
 USER_SCRIPT_NAME = "script.sh"
+EXIT_FILE = "exitcode"  # the end notice the batch script writes when the command has exited
 GpuBinding = Literal["petaport", "slurm"]
 
 
@@ -122,7 +127,8 @@ def batch_script(
     srun: str,
 ) -> str:
     """The batch script: set the environment, on several nodes ``srun`` itself once per node,
-    then ``exec`` the command (quoted argument by argument, never a shell string)."""
+    then run the command (``exec``, quoted argument by argument, never a shell string) and
+    leave the end notice with its exit status."""
     env = dict(base_env)
     env.update(launch.spec.environment)
     env.update(launch.extra_env)
@@ -135,9 +141,12 @@ def batch_script(
         f"# Petaport attempt {launch.attempt_id} (job {launch.job_id}); generated, do not edit.",
         *(f"export {key}={shlex.quote(value)}" for key, value in sorted(env.items())),
     ]
-    if len(launch.allocations) > 1:  # the batch step runs on the first node: one task per node
+    notice = end_notice(os.path.join(os.path.dirname(script_path), EXIT_FILE))
+    gang = len(launch.allocations) > 1
+    if gang:  # the batch step runs on the first node: one task per node, then the notice
         step = [srun, "--export=ALL", "--kill-on-bad-exit=1", "/bin/bash", script_path, "task"]
-        lines += ['if [ "${1:-}" != task ]; then', f"  exec {shlex.join(step)}", "fi"]
+        lines += ['if [ "${1:-}" != task ]; then', f"  {shlex.join(step)}"]
+        lines += [f"  {line}" for line in notice] + ["fi"]
     if gpu_binding == "petaport":
         lines.append('case "${SLURMD_NODENAME:-}" in')
         for allocation in launch.allocations:
@@ -147,8 +156,25 @@ def batch_script(
                 f" GPU_DEVICE_ORDINAL={visible} ;;"
             )
         lines += ["  *) export CUDA_VISIBLE_DEVICES= GPU_DEVICE_ORDINAL= ;;", "esac"]
-    lines.append(f"exec {shlex.join(command)}")
+    if gang:  # each task runs the command in place; the batch step writes the notice
+        lines.append(f"exec {shlex.join(command)}")
+    else:
+        # ``exec`` in a subshell: the same program lookup as before (never a shell builtin or
+        # keyword such as ``time``), and the script lives on to write the notice
+        lines += [f"(exec {shlex.join(command)})", *notice]
     return "\n".join(lines) + "\n"
+
+
+def end_notice(path: str) -> list[str]:
+    """Shell lines run right after the command: keep its exit status, write the end notice
+    (best effort: a notice that cannot be written only leaves the end to the next poll), exit
+    with that status. A command killed by signal N leaves status 128+N, which is also what
+    Petaport reports for a job killed by a signal."""
+    return [
+        "petaport_status=$?",
+        f"printf '%s\\n' \"$petaport_status\" 2>/dev/null >{shlex.quote(path)}",
+        'exit "$petaport_status"',
+    ]
 
 
 def parse_job_id(parsable: str) -> str:

@@ -145,7 +145,9 @@ def new_cycle(snapshot: Snapshot) -> Cycle:
         snapshot=snapshot,
         config=config,
         now_s=snapshot.now.timestamp(),
-        cap=Capacity(snapshot.nodes, (p.gpu_model for p in snapshot.pools)),
+        cap=Capacity(
+            snapshot.nodes, (p.gpu_model for p in snapshot.pools), snapshot.node_index
+        ),
         shapes=Shapes(snapshot.nodes, snapshot.pools),
         book=QuotaBook(snapshot.quotas),
         fair=fair,

@@ -13,7 +13,8 @@ Invariants:
   ``NodeState.pool`` is one of them (never a node the snapshot leaves out);
 - ``running_index`` is optional and only saves work: a caller that keeps its running jobs
   across cycles (the simulator) may give what the core would derive from ``running`` anyway
-  (see ``RunningIndex``); without it (the live service) the core derives it.
+  (see ``RunningIndex``); without it (the live service) the core derives it. Likewise
+  ``node_index`` (``NodeIndex``): ``nodes`` already indexed as the capacity index starts.
 
 Ids are the domain's public ids: project ids are unique across orgs.
 """
@@ -23,9 +24,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from petaport.domain.jobs import Allocation, PendingReason, QosTier
 from petaport.scheduler.config import PolicyConfig
+
+if TYPE_CHECKING:
+    from petaport.scheduler.node_index import NodeIndex
 
 MILLI = 1000  # thousandths of a GPU in one whole GPU
 MIN_MILLI = 100  # CPU-only jobs count as a tenth of a GPU when sizing them
@@ -252,6 +257,7 @@ class Snapshot:
     config: PolicyConfig = field(default_factory=PolicyConfig)
     pools: tuple[PoolShape, ...] = ()  # the whole cluster, when ``nodes`` lists only free nodes
     running_index: RunningIndex | None = None  # optional, derived from ``running``: see there
+    node_index: NodeIndex | None = None  # optional, derived from ``nodes``: see node_index.py
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from petaport.domain.jobs import Allocation, QosTier
 from petaport.scheduler import (
+    NodeIndex,
     NodeState,
     PendingJob,
     PoolShape,
@@ -225,9 +226,11 @@ class CoreAdapter:
         usage: Sequence[tuple[str, str, float]],
         whole: bool = False,
         running_index: RunningIndex | None = None,
+        node_index: NodeIndex | None = None,
     ) -> CoreDecision:
         """Run the production core once (``whole``: ``nodes`` lists every node;
-        ``running_index``: kept by the engine, exactly as the core would derive it)."""
+        ``running_index`` and ``node_index``: kept by the engine, exactly as the core would
+        derive them)."""
         self.calls += 1
         now = self.at(now_s)
         extra: dict[str, Any] = {}
@@ -235,6 +238,8 @@ class CoreAdapter:
             extra["pools"] = self.pools
         if running_index is not None:
             extra["running_index"] = running_index
+        if node_index is not None:
+            extra["node_index"] = node_index
         if usage:
             extra["usage"] = tuple(Usage(o, p, gpu_s, now) for o, p, gpu_s in usage)
         decisions = schedule(

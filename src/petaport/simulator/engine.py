@@ -22,7 +22,14 @@ from collections.abc import Callable, Hashable
 from typing import TypeVar
 
 from petaport.domain.jobs import Allocation, QosTier
-from petaport.scheduler import NodeState, PendingJob, RunningIndex, RunningJob, release_of
+from petaport.scheduler import (
+    NodeIndex,
+    NodeState,
+    PendingJob,
+    RunningIndex,
+    RunningJob,
+    release_of,
+)
 from petaport.scheduler.prediction import DurationHistory, Finished
 from petaport.scheduler.snapshot import Release
 from petaport.simulator.adapter import (
@@ -59,6 +66,7 @@ class Replay:
         self.fifo: list[int] = []  # pending job indices in submission order
         self.running: dict[int, RunningJob] = {}
         self.views: list[NodeState] = []  # every node's view for the core (see ``all_nodes``)
+        self.node_index = NodeIndex()  # the same views, indexed for the core (``all_nodes``)
         self.victims = 0  # running jobs that a preemption could stop
         # kept for the core's RunningIndex: running jobs' releases sorted by expected end,
         # and the running jobs a preemption could stop
@@ -192,10 +200,13 @@ class Replay:
     def _decide(self, t: float, ask: Ask) -> CoreDecision:
         usage = self.ledger.at(t) if self.ledger is not None else ()
         pending = pending_of(self, ask.indices)
-        index = None
-        if ask.whole:  # every running job is shown
+        index = nodes = None
+        if ask.whole:  # every running job and node is shown
             index = RunningIndex(tuple(self.releases), tuple(self.victim_jobs.values()))
-        return self.adapter.decide(t, ask.nodes, pending, ask.running, usage, ask.whole, index)
+            nodes = self.node_index
+        return self.adapter.decide(
+            t, ask.nodes, pending, ask.running, usage, ask.whole, index, nodes
+        )
 
     def pending_for_core(self, index: int) -> PendingJob:
         """The job as the core sees it now (with the current duration prediction)."""

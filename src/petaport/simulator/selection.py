@@ -137,13 +137,18 @@ def _views(replay: Replay, chosen: set[int]) -> list[NodeState]:
 
 
 def all_nodes(replay: Replay) -> tuple[NodeState, ...]:
-    """Every node's view; only nodes changed since the last call are viewed again."""
+    """Every node's view; only nodes changed since the last call are viewed again (and put
+    into the engine's ``NodeIndex``)."""
     view, nodes, views = replay.adapter.node_view, replay.state.nodes, replay.views
+    index = replay.node_index
     if len(views) != len(nodes):
         views[:] = [view(n) for n in nodes]
+        for v in views:
+            index.put(v)
     else:
         for i in replay.state.dirty:
             views[i] = view(nodes[i])
+            index.put(views[i])
     replay.state.dirty.clear()
     return tuple(views)
 

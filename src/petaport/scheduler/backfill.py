@@ -17,6 +17,7 @@ outlives its prediction can. GPU shares of fractional jobs are never counted on 
 from __future__ import annotations
 
 from bisect import insort
+from collections.abc import Mapping, Sequence
 
 from petaport.scheduler.capacity import Outside
 from petaport.scheduler.cycle import Cycle, Reserved
@@ -98,10 +99,14 @@ class Projection:
         """Release running jobs in order of expected end (never before now) until ``nodes``
         nodes fit: when. (The order among equal ends does not matter: all of them are released
         before the nodes are counted.)"""
-        releases = _releases(self.cycle)
+        releases, due = _releases(self.cycle)
         other, tracked, keyof, fitting = self.other, self.free, self.key, self.fitting
         g, c, m = self.need
         now_s = self.cycle.now_s
+        if due:  # every release due by now, summed per node by the caller
+            self._release_due(due)
+            if (not releases or releases[0][0] > now_s) and self.enough(nodes):
+                return now_s
         last = len(releases) - 1
         for i, (end, _, allocations, milli, model) in enumerate(releases):
             whole = not 0 < milli < MILLI
@@ -124,21 +129,41 @@ class Projection:
                 return at  # all that ends at ``at`` released: the choice of nodes is fair
         return None
 
+    def _release_due(self, due: Mapping[str, Sequence[int]]) -> None:
+        other, tracked, keyof, fitting = self.other, self.free, self.key, self.fitting
+        g, c, m = self.need
+        for name, (gpus, cpus, mem) in due.items():
+            if name in other:
+                continue
+            free = tracked.get(name)
+            if free is None and (free := self._track(name, None)) is None:
+                continue
+            free[0] += gpus
+            free[1] += cpus
+            free[2] += mem
+            if free[0] >= g and free[1] >= c and free[2] >= m:
+                fitting[keyof[name]].add(name)
+
     def best(self, nodes: int) -> list[str]:
         """Best fit: the ``nodes`` fitting nodes of the first model with enough, fullest first."""
         names = next(n for _, n in sorted(self.fitting.items()) if len(n) >= nodes)
         return sorted(names, key=lambda name: (self.free[name][0], name))[:nodes]
 
 
-def _releases(cycle: Cycle) -> list[Release]:
+def _releases(cycle: Cycle) -> tuple[list[Release], Mapping[str, Sequence[int]] | None]:
     """Expected ends of the jobs started this cycle and the running jobs, in time order (not
-    clamped to now). From ``Snapshot.running_index`` when the caller keeps one."""
+    clamped to now). From ``Snapshot.running_index`` when the caller keeps one; then those due
+    by now may come summed per node (``RunningIndex.due``, else None) and are left out."""
     index = cycle.snapshot.running_index
     if index is not None:
-        out = list(index.releases)
+        due = index.due if index.due_count and index.due_s == cycle.now_s else None
+        if due is not None and all(name in cycle.cap.states for name in due):
+            out = list(index.releases[index.due_count :])
+        else:
+            due, out = None, list(index.releases)
         for started in cycle.started_ends:
             insort(out, started)
-        return out
+        return out, due
     out = list(cycle.started_ends)
     predicts = cycle.config.predicts
     append = out.append
@@ -147,7 +172,7 @@ def _releases(cycle: Cycle) -> list[Release]:
         if release is not None:
             append(release)
     out.sort()
-    return out
+    return out, None
 
 
 def admit(

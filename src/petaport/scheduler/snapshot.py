@@ -22,6 +22,7 @@ Ids are the domain's public ids: project ids are unique across orgs.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -195,11 +196,19 @@ class RunningIndex:
 
     - ``releases``: ``release_of(job, config.predicts)`` of every running job with a known end,
       sorted (by end, then id);
-    - ``victims``: the running jobs that are preemptible or borrowing, in any order.
+    - ``victims``: the running jobs that are preemptible or borrowing, in any order;
+    - optionally ``due``: the first ``due_count`` releases, those that end by ``due_s``
+      (seconds since the epoch), summed per node as [whole GPUs, CPUs, MiB] (a GPU share
+      adds no GPU). When ``due_s`` is the snapshot's ``now`` and every node named is listed,
+      backfill releases them at once instead of one by one. The caller may change the
+      mapping between calls only.
     """
 
     releases: tuple[Release, ...]
     victims: tuple[RunningJob, ...]
+    due_s: float | None = None
+    due_count: int = 0
+    due: Mapping[str, Sequence[int]] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)

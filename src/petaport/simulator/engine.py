@@ -26,12 +26,10 @@ from petaport.scheduler import (
     NodeIndex,
     NodeState,
     PendingJob,
-    RunningIndex,
     RunningJob,
     release_of,
 )
 from petaport.scheduler.prediction import DurationHistory, Finished
-from petaport.scheduler.snapshot import Release
 from petaport.simulator.adapter import (
     CoreAdapter,
     CoreDecision,
@@ -42,6 +40,7 @@ from petaport.simulator.adapter import (
 from petaport.simulator.model import ClusterSpec, Trace
 from petaport.simulator.outcome import JobOutcome, ReplayResult, SimJob
 from petaport.simulator.policies import SimPolicy
+from petaport.simulator.releases import ReleaseBook
 from petaport.simulator.selection import Ask, pending_of, select
 from petaport.simulator.state import ClusterState, Shape
 from petaport.simulator.usage import UsageLedger
@@ -49,7 +48,7 @@ from petaport.simulator.usage import UsageLedger
 Progress = Callable[[int], None]
 MAX_CYCLES_PER_INSTANT = 64  # a guard: cycles at one instant end long before this
 Rank = tuple[float, int]
-_Item = TypeVar("_Item", int, tuple[Rank, int], Release)
+_Item = TypeVar("_Item", int, tuple[Rank, int])
 
 
 class Replay:
@@ -68,9 +67,9 @@ class Replay:
         self.views: list[NodeState] = []  # every node's view for the core (see ``all_nodes``)
         self.node_index = NodeIndex()  # the same views, indexed for the core (``all_nodes``)
         self.victims = 0  # running jobs that a preemption could stop
-        # kept for the core's RunningIndex: running jobs' releases sorted by expected end,
-        # and the running jobs a preemption could stop
-        self.releases: list[Release] = []
+        # kept for the core's RunningIndex: running jobs' releases sorted by expected end
+        # (with those already due summed per node), and the running jobs a preemption could stop
+        self.releases = ReleaseBook()
         self.victim_jobs: dict[int, RunningJob] = {}
         self.completions: list[tuple[float, int, int]] = []  # (end, index, attempt)
         self.history = DurationHistory() if self.adapter.predicts else None
@@ -202,7 +201,8 @@ class Replay:
         pending = pending_of(self, ask.indices)
         index = nodes = None
         if ask.whole:  # every running job and node is shown
-            index = RunningIndex(tuple(self.releases), tuple(self.victim_jobs.values()))
+            now_s = self.adapter.at(t).timestamp()  # the core's now
+            index = self.releases.index(now_s, tuple(self.victim_jobs.values()))
             nodes = self.node_index
         return self.adapter.decide(
             t, ask.nodes, pending, ask.running, usage, ask.whole, index, nodes
@@ -243,7 +243,7 @@ class Replay:
             self.victim_jobs[job.index] = running
         release = release_of(running, self.adapter.predicts)
         if release is not None:
-            insort(self.releases, release)
+            self.releases.add(release)
         if self.ledger is not None:
             self.ledger.change(t, job.pending.org_id, job.pending.project_id, job.gpus)
 
@@ -254,7 +254,7 @@ class Replay:
             self.victims -= 1
         release = release_of(running, self.adapter.predicts)
         if release is not None:
-            _remove(self.releases, release)
+            self.releases.remove(release)
         if self.ledger is not None:
             self.ledger.change(t, job.pending.org_id, job.pending.project_id, -job.gpus)
 

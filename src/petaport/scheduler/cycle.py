@@ -51,7 +51,8 @@ class Cycle:
     fair: dict[str, float]
     blocked: Blocked
     starts: list[Start] = field(default_factory=list)
-    waits: dict[str, PendingReason] = field(default_factory=dict)
+    waits: dict[str, PendingReason] = field(default_factory=dict)  # reasons after the gate
+    reasons: dict[str, PendingReason] = field(default_factory=dict)  # every job's, by the gate
     preemptions: list[Preemption] = field(default_factory=list)
     reservations: list[Reservation] = field(default_factory=list)
     reserved: Reserved | None = None

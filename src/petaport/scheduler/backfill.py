@@ -16,8 +16,8 @@ outlives its prediction can. GPU shares of fractional jobs are never counted on 
 
 from __future__ import annotations
 
-from bisect import insort
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from heapq import merge
 
 from petaport.scheduler.capacity import Outside
 from petaport.scheduler.cycle import Cycle, Reserved
@@ -103,12 +103,14 @@ class Projection:
         other, tracked, keyof, fitting = self.other, self.free, self.key, self.fitting
         g, c, m = self.need
         now_s = self.cycle.now_s
+        following = next(releases, None)
         if due:  # every release due by now, summed per node by the caller
             self._release_due(due)
-            if (not releases or releases[0][0] > now_s) and self.enough(nodes):
+            if (following is None or following[0] > now_s) and self.enough(nodes):
                 return now_s
-        last = len(releases) - 1
-        for i, (end, _, allocations, milli, model) in enumerate(releases):
+        while following is not None:
+            end, _, allocations, milli, model = following
+            following = next(releases, None)
             whole = not 0 < milli < MILLI
             for a in allocations:
                 name = a.node
@@ -125,7 +127,7 @@ class Projection:
                     fitting[keyof[name]].add(name)
             at = max(end, now_s)
             # the next end, clamped to now, is later iff its raw value is
-            if (i == last or releases[i + 1][0] > at) and self.enough(nodes):
+            if (following is None or following[0] > at) and self.enough(nodes):
                 return at  # all that ends at ``at`` released: the choice of nodes is fair
         return None
 
@@ -150,20 +152,22 @@ class Projection:
         return sorted(names, key=lambda name: (self.free[name][0], name))[:nodes]
 
 
-def _releases(cycle: Cycle) -> tuple[list[Release], Mapping[str, Sequence[int]] | None]:
+def _releases(cycle: Cycle) -> tuple[Iterator[Release], Mapping[str, Sequence[int]] | None]:
     """Expected ends of the jobs started this cycle and the running jobs, in time order (not
-    clamped to now). From ``Snapshot.running_index`` when the caller keeps one; then those due
-    by now may come summed per node (``RunningIndex.due``, else None) and are left out."""
+    clamped to now). From ``Snapshot.running_index`` when the caller keeps one (read in place,
+    not copied); then those due by now may come summed per node (``RunningIndex.due``, else
+    None) and are left out."""
     index = cycle.snapshot.running_index
     if index is not None:
         due = index.due if index.due_count and index.due_s == cycle.now_s else None
-        if due is not None and all(name in cycle.cap.states for name in due):
-            out = list(index.releases[index.due_count :])
-        else:
-            due, out = None, list(index.releases)
-        for started in cycle.started_ends:
-            insort(out, started)
-        return out, due
+        if due is not None and not all(name in cycle.cap.states for name in due):
+            due = None
+        listed = index.releases
+        first = 0 if due is None else index.due_count
+        found: Iterator[Release] = map(listed.__getitem__, range(first, len(listed)))
+        if cycle.started_ends:
+            found = merge(found, sorted(cycle.started_ends))
+        return found, due
     out = list(cycle.started_ends)
     predicts = cycle.config.predicts
     append = out.append
@@ -172,7 +176,7 @@ def _releases(cycle: Cycle) -> tuple[list[Release], Mapping[str, Sequence[int]] 
         if release is not None:
             append(release)
     out.sort()
-    return out, None
+    return iter(out), None
 
 
 def admit(

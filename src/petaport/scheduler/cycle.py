@@ -139,16 +139,15 @@ def new_cycle(snapshot: Snapshot) -> Cycle:
     config = snapshot.config
     fair: dict[str, float] = {}
     if config.policy is Policy.DEFAULT and config.weight_fairshare:
-        fair = factors(
+        given = snapshot.fair_share
+        fair = dict(given) if given is not None else factors(
             snapshot.usage, snapshot.quotas, snapshot.shares, snapshot.now, config.half_life_s
-        )
+        )  # fmt: skip
     cycle = Cycle(
         snapshot=snapshot,
         config=config,
         now_s=snapshot.now.timestamp(),
-        cap=Capacity(
-            snapshot.nodes, (p.gpu_model for p in snapshot.pools), snapshot.node_index
-        ),
+        cap=Capacity(snapshot.nodes, (p.gpu_model for p in snapshot.pools), snapshot.node_index),
         shapes=Shapes(snapshot.nodes, snapshot.pools),
         book=QuotaBook(snapshot.quotas),
         fair=fair,

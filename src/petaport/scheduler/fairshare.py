@@ -100,8 +100,14 @@ def factors(
     if total_used <= 0:
         return {}
     orgs = org_weights(usage, quotas, shares)
-    weights = project_weights(usage, quotas, orgs)
-    total_weight = sum(orgs.values())
+    return from_weights(used, total_used, project_weights(usage, quotas, orgs), sum(orgs.values()))
+
+
+def from_weights(
+    used: dict[str, float], total_used: float, weights: dict[str, float], total_weight: float
+) -> dict[str, float]:
+    """The factors of ``factors`` from its parts: decayed usage per project (in project
+    order) and its sum, the project weights and the sum of the org weights."""
     return {p: 2.0 ** -((u / total_used) / (weights[p] / total_weight)) for p, u in used.items()}
 
 

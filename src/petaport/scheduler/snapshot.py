@@ -14,7 +14,8 @@ Invariants:
 - ``running_index`` is optional and only saves work: a caller that keeps its running jobs
   across cycles (the simulator) may give what the core would derive from ``running`` anyway
   (see ``RunningIndex``); without it (the live service) the core derives it. Likewise
-  ``node_index`` (``NodeIndex``): ``nodes`` already indexed as the capacity index starts.
+  ``node_index`` (``NodeIndex``): ``nodes`` already indexed as the capacity index starts,
+  and ``fair_share``: the factors the core would compute from ``usage``.
 
 Ids are the domain's public ids: project ids are unique across orgs.
 """
@@ -22,7 +23,7 @@ Ids are the domain's public ids: project ids are unique across orgs.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -204,8 +205,8 @@ class RunningIndex:
       mapping between calls only.
     """
 
-    releases: tuple[Release, ...]
-    victims: tuple[RunningJob, ...]
+    releases: Sequence[Release]
+    victims: Collection[RunningJob]
     due_s: float | None = None
     due_count: int = 0
     due: Mapping[str, Sequence[int]] = field(default_factory=dict, compare=False)
@@ -258,7 +259,7 @@ class Snapshot:
     now: datetime
     nodes: tuple[NodeState, ...]
     pending: tuple[PendingJob, ...]
-    running: tuple[RunningJob, ...] = ()
+    running: Collection[RunningJob] = ()  # a tuple, or a caller's view unchanged in the call
     quotas: tuple[Quota, ...] = ()
     usage: tuple[Usage, ...] = ()
     exhausted_projects: frozenset[str] = frozenset()  # budget state from the money side
@@ -267,6 +268,9 @@ class Snapshot:
     pools: tuple[PoolShape, ...] = ()  # the whole cluster, when ``nodes`` lists only free nodes
     running_index: RunningIndex | None = None  # optional, derived from ``running``: see there
     node_index: NodeIndex | None = None  # optional, derived from ``nodes``: see node_index.py
+    # optional: the fair-share factors exactly as ``fairshare.factors`` derives them from
+    # ``usage``, ``quotas``, ``shares`` and ``now`` (``usage`` may then be left out)
+    fair_share: Mapping[str, float] | None = None
 
 
 @dataclass(frozen=True)

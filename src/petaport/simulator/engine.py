@@ -73,7 +73,7 @@ class Replay:
         self.victim_jobs: dict[int, RunningJob] = {}
         self.completions: list[tuple[float, int, int]] = []  # (end, index, attempt)
         self.history = DurationHistory() if self.adapter.predicts else None
-        self._predicted: dict[tuple[str, int], float | None] = {}
+        self._predicted: dict[str, dict[int, float | None]] = {}  # project -> GPU milli ->
         self._learned: dict[str, int] = {}  # project -> finished jobs recorded so far
         self.ledger = (
             UsageLedger(self.adapter.config.half_life_s) if self.adapter.fair_share else None
@@ -143,7 +143,7 @@ class Replay:
             self.history.record(
                 Finished(p.project_id, p.user, p.demand_milli, job.trace.duration_s)
             )
-            self._predicted = {k: v for k, v in self._predicted.items() if k[0] != p.project_id}
+            self._predicted.pop(p.project_id, None)
             self._learned[p.project_id] = self._learned.get(p.project_id, 0) + 1
 
     def _enqueue(self, job: SimJob) -> bool:
@@ -197,16 +197,17 @@ class Replay:
             self.series.append((t, busy))
 
     def _decide(self, t: float, ask: Ask) -> CoreDecision:
-        usage = self.ledger.at(t) if self.ledger is not None else ()
+        fair = None
+        if self.ledger is not None:
+            fair = self.ledger.fair_share(t, self.adapter.at(t), self.adapter.shares)
         pending = pending_of(self, ask.indices)
         index = nodes = None
         if ask.whole:  # every running job and node is shown
             now_s = self.adapter.at(t).timestamp()  # the core's now
-            index = self.releases.index(now_s, tuple(self.victim_jobs.values()))
+            index = self.releases.index(now_s, self.victim_jobs.values())
             nodes = self.node_index
-        return self.adapter.decide(
-            t, ask.nodes, pending, ask.running, usage, ask.whole, index, nodes
-        )
+        return self.adapter.decide(t, ask.nodes, pending, ask.running, fair, ask.whole, index,
+                                   nodes)  # fmt: skip
 
     def pending_for_core(self, index: int) -> PendingJob:
         """The job as the core sees it now (with the current duration prediction)."""
@@ -215,10 +216,11 @@ class Replay:
         if self.history is None or job.learned == learned:
             return job.pending
         job.learned = learned
-        key = (job.pending.project_id, job.pending.demand_milli)
-        if key not in self._predicted:
-            self._predicted[key] = self.history.predict(job.pending)
-        job.pending = self.adapter.predicted(job.pending, self._predicted[key])
+        known = self._predicted.setdefault(job.pending.project_id, {})
+        milli = job.pending.demand_milli
+        if milli not in known:
+            known[milli] = self.history.predict(job.pending)
+        job.pending = self.adapter.predicted(job.pending, known[milli])
         return job.pending
 
     def _apply(self, t: float, starts: list[CoreStart], victims: list[int]) -> None:

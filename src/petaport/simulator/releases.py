@@ -10,6 +10,7 @@ stops keep all three exact; ``index`` only moves ``due_s`` forward.
 from __future__ import annotations
 
 from bisect import bisect_left, insort
+from collections.abc import Collection
 
 from petaport.scheduler import RunningIndex, RunningJob
 from petaport.scheduler.snapshot import MILLI, Release
@@ -38,14 +39,15 @@ class ReleaseBook:
                 self.due_count -= 1
                 self._count(release, -1)
 
-    def index(self, now_s: float, victims: tuple[RunningJob, ...]) -> RunningIndex:
-        """The core's index at ``now_s`` (not before the last one)."""
+    def index(self, now_s: float, victims: Collection[RunningJob]) -> RunningIndex:
+        """The core's index at ``now_s`` (not before the last one): it shares this book's
+        list and mapping, valid until the next change."""
         releases, i = self.releases, self.due_count
         while i < len(releases) and releases[i][0] <= now_s:
             self._count(releases[i], 1)
             i += 1
         self.due_count, self.due_s = i, now_s
-        return RunningIndex(tuple(releases), victims, now_s, i, self.due)
+        return RunningIndex(releases, victims, now_s, i, self.due)
 
     def _count(self, release: Release, sign: int) -> None:
         _, _, allocations, milli, _ = release

@@ -22,7 +22,7 @@ When no shown job could start and nothing could be preempted, the core is not ca
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 class Ask:
     indices: list[int]  # pending jobs shown
     nodes: Sequence[NodeState]
-    running: list[RunningJob]
+    running: Collection[RunningJob]  # the engine's live view when every job is shown
     whole: bool = False  # every node is shown (the snapshot may then list the pools too)
 
 
@@ -58,7 +58,7 @@ def select(replay: Replay, freed: bool, new: list[int]) -> Ask | None:
 
 
 def everything(replay: Replay) -> Ask:
-    return Ask(list(replay.fifo), all_nodes(replay), list(replay.running.values()), True)
+    return Ask(list(replay.fifo), all_nodes(replay), replay.running.values(), True)
 
 
 def _skip(replay: Replay, freed: bool, new: list[int]) -> Ask | None:
@@ -90,7 +90,7 @@ def _reserve(replay: Replay) -> Ask | None:
     picked, startable = _group_heads(replay)
     if not startable:
         return None
-    return Ask(picked, all_nodes(replay), list(replay.running.values()), True)
+    return Ask(picked, all_nodes(replay), replay.running.values(), True)
 
 
 def _group_heads(replay: Replay) -> tuple[list[int], bool]:

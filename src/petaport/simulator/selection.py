@@ -99,14 +99,17 @@ def _group_heads(replay: Replay) -> tuple[list[int], bool]:
     startable, fifo_order = False, replay.adapter.config.policy is Policy.FIFO_BACKFILL
     caps: dict[Shape, int] = {}
     first_blocked = -1
+    group_shape, capacity = replay.group_shape, replay.state.capacity
     for group, queue in replay.groups.items():
-        shape = replay.group_shape[group]
+        shape = group_shape[group]
         cap = caps.get(shape)
         if cap is None:
-            cap = caps[shape] = replay.state.capacity(shape)
-        startable = startable or cap > 0
-        if cap or not fifo_order:
-            picked.extend(key[1] for key in queue[: cap + 1])
+            cap = caps[shape] = capacity(shape)
+        if cap:
+            startable = True
+            picked.extend([key[1] for key in queue[: cap + 1]])
+        elif not fifo_order:
+            picked.append(queue[0][1])
         elif first_blocked < 0 or queue[0][1] < first_blocked:
             first_blocked = queue[0][1]
     if first_blocked >= 0:

@@ -257,7 +257,7 @@ class Usage:
 @dataclass(frozen=True)
 class Snapshot:
     now: datetime
-    nodes: tuple[NodeState, ...]
+    nodes: Collection[NodeState]  # a tuple, or a caller's view unchanged during the call
     pending: tuple[PendingJob, ...]
     running: Collection[RunningJob] = ()  # a tuple, or a caller's view unchanged in the call
     quotas: tuple[Quota, ...] = ()

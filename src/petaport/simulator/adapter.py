@@ -219,7 +219,7 @@ class CoreAdapter:
     def decide(
         self,
         now_s: float,
-        nodes: Iterable[NodeState],
+        nodes: Collection[NodeState],
         pending: Sequence[PendingJob],
         running: Collection[RunningJob],
         fair_share: dict[str, float] | None,
@@ -245,7 +245,7 @@ class CoreAdapter:
         decisions = schedule(
             Snapshot(
                 now=now,
-                nodes=tuple(nodes),
+                nodes=nodes,
                 pending=tuple(pending),
                 running=running,
                 shares=self.shares,

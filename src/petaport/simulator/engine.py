@@ -24,7 +24,6 @@ from typing import TypeVar
 from petaport.domain.jobs import Allocation, QosTier
 from petaport.scheduler import (
     NodeIndex,
-    NodeState,
     PendingJob,
     RunningJob,
     release_of,
@@ -64,8 +63,7 @@ class Replay:
         self.shape_count: dict[Shape, int] = {}
         self.fifo: list[int] = []  # pending job indices in submission order
         self.running: dict[int, RunningJob] = {}
-        self.views: list[NodeState] = []  # every node's view for the core (see ``all_nodes``)
-        self.node_index = NodeIndex()  # the same views, indexed for the core (``all_nodes``)
+        self.node_index = NodeIndex()  # every node's view, indexed for the core (``all_nodes``)
         self.victims = 0  # running jobs that a preemption could stop
         # kept for the core's RunningIndex: running jobs' releases sorted by expected end
         # (with those already due summed per node), and the running jobs a preemption could stop

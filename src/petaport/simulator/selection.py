@@ -22,7 +22,7 @@ When no shown job could start and nothing could be preempted, the core is not ca
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Ask:
     indices: list[int]  # pending jobs shown
-    nodes: Sequence[NodeState]
+    nodes: Collection[NodeState]
     running: Collection[RunningJob]  # the engine's live view when every job is shown
     whole: bool = False  # every node is shown (the snapshot may then list the pools too)
 
@@ -139,21 +139,18 @@ def _views(replay: Replay, chosen: set[int]) -> list[NodeState]:
     return [view(nodes[i]) for i in sorted(chosen)]
 
 
-def all_nodes(replay: Replay) -> tuple[NodeState, ...]:
-    """Every node's view; only nodes changed since the last call are viewed again (and put
-    into the engine's ``NodeIndex``)."""
-    view, nodes, views = replay.adapter.node_view, replay.state.nodes, replay.views
-    index = replay.node_index
-    if len(views) != len(nodes):
-        views[:] = [view(n) for n in nodes]
-        for v in views:
-            index.put(v)
+def all_nodes(replay: Replay) -> Collection[NodeState]:
+    """Every node's view, as a live view of the engine's ``NodeIndex`` (not copied): only nodes
+    changed since the last call are viewed and put into the index again."""
+    view, nodes, index = replay.adapter.node_view, replay.state.nodes, replay.node_index
+    if len(index.states) != len(nodes):
+        for node in nodes:
+            index.put(view(node))
     else:
         for i in replay.state.dirty:
-            views[i] = view(nodes[i])
-            index.put(views[i])
+            index.put(view(nodes[i]))
     replay.state.dirty.clear()
-    return tuple(views)
+    return index.states.values()
 
 
 def pending_of(replay: Replay, indices: list[int]) -> list[PendingJob]:

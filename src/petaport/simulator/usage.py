@@ -13,6 +13,8 @@ from datetime import datetime
 from petaport.scheduler import Usage
 from petaport.scheduler.fairshare import from_weights, org_weights, project_weights
 
+LN2 = math.log(2)
+
 
 class UsageLedger:
     def __init__(self, half_life_s: float) -> None:
@@ -33,9 +35,25 @@ class UsageLedger:
             return
         h, rate = self.half_life_s, self._rate[project]
         decay = 0.5 ** (elapsed / h) if h > 0 else 0.0
-        gained = rate * h / math.log(2) * (1 - decay) if h > 0 else 0.0
+        gained = rate * h / LN2 * (1 - decay) if h > 0 else 0.0
         self._gpu_s[project] = self._gpu_s[project] * decay + gained
         self._as_of[project] = t
+
+    def _settle_all(self, t: float) -> None:
+        """``_settle`` every project: the same arithmetic, each decay factor computed once
+        (projects settled together share their elapsed time)."""
+        h, gpu_s, as_of, rate = self.half_life_s, self._gpu_s, self._as_of, self._rate
+        decays: dict[float, float] = {}
+        for project in self._org:
+            elapsed = t - as_of[project]
+            if elapsed <= 0:
+                continue
+            decay = decays.get(elapsed)
+            if decay is None:
+                decay = decays[elapsed] = 0.5 ** (elapsed / h) if h > 0 else 0.0
+            gained = rate[project] * h / LN2 * (1 - decay) if h > 0 else 0.0
+            gpu_s[project] = gpu_s[project] * decay + gained
+            as_of[project] = t
 
     def change(self, t: float, org: str, project: str, gpus: float) -> None:
         """From ``t`` on, ``project`` runs ``gpus`` more (negative: fewer) GPUs."""
@@ -48,8 +66,7 @@ class UsageLedger:
 
     def at(self, t: float) -> list[tuple[str, str, float]]:
         """(org, project, decayed GPU-seconds) as of ``t``, projects in first-use order."""
-        for project in self._org:
-            self._settle(project, t)
+        self._settle_all(t)
         return [(self._org[p], p, self._gpu_s[p]) for p in self._org]
 
     def fair_share(
@@ -58,8 +75,7 @@ class UsageLedger:
         """``fairshare.factors`` of ``at(t)`` given as usage as of ``now`` (the instant ``t``),
         without quotas: the same floats, without building and sorting the usage every call
         (with nothing to decay, each project's figure is its sum from 0.0, as there)."""
-        for project in self._org:
-            self._settle(project, t)
+        self._settle_all(t)
         gpu_s = self._gpu_s
         used = {p: 0.0 + gpu_s[p] for p in self._sorted}
         total_used = sum(used.values())

@@ -72,6 +72,7 @@ class Projection:
         self.model: dict[str, str | None] = {}  # model of tracked nodes the snapshot leaves out
         self.fitting: dict[str, set[str]] = {key: set() for key in keys}
         self.other: set[str] = set()  # nodes of other models, or not schedulable
+        self.released: Mapping[str, Sequence[int]] = {}  # due work, once released
         for key in keys:
             for k in range(need[0], cycle.cap.top.get(key, 0) + 1):
                 for name in cycle.cap.bucket(key, k):
@@ -85,6 +86,11 @@ class Projection:
             self.other.add(name)
             return None
         free = self.free[name] = [gpus, cpus, mem]
+        released = self.released.get(name)
+        if released is not None:  # due work on it was released before it was tracked
+            free[0] += released[0]
+            free[1] += released[1]
+            free[2] += released[2]
         self.key[name] = key
         if name not in cap.states:
             self.model[name] = model
@@ -132,19 +138,26 @@ class Projection:
         return None
 
     def _release_due(self, due: Mapping[str, Sequence[int]]) -> None:
+        """Release the work due by now. A node not yet tracked that would still lack GPUs is
+        left for later: ``_track`` adds its due work when a later release reaches it."""
         other, tracked, keyof, fitting = self.other, self.free, self.key, self.fitting
         g, c, m = self.need
+        built, states = self.cycle.cap.nodes.get, self.cycle.cap.states
         for name, (gpus, cpus, mem) in due.items():
             if name in other:
                 continue
             free = tracked.get(name)
-            if free is None and (free := self._track(name, None)) is None:
-                continue
+            if free is None:
+                node = built(name)
+                now_free = len(states[name].free_gpus if node is None else node.free)
+                if now_free + gpus < g or (free := self._track(name, None)) is None:
+                    continue
             free[0] += gpus
             free[1] += cpus
             free[2] += mem
             if free[0] >= g and free[1] >= c and free[2] >= m:
                 fitting[keyof[name]].add(name)
+        self.released = due
 
     def best(self, nodes: int) -> list[str]:
         """Best fit: the ``nodes`` fitting nodes of the first model with enough, fullest first."""

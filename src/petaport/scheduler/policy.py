@@ -6,15 +6,17 @@ Phases, each a small function:
 2. ``gate``: a project out of budget waits with BudgetExhausted; a job no node pool could ever
    hold waits with PartitionConfig or GpuModelUnavailable (NodePoolUnavailable: none of the
    pools it is limited to could); the others are sorted into GPU jobs
-   that might fit now, CPU-only jobs and jobs set aside (all memoised per job shape).
+   that might fit now, CPU-only jobs and jobs set aside (all memoised per job shape). In the
+   same pass every job gets its reason: the gate's, or Resources until a later phase says
+   otherwise.
 3. ordering (ordering.py): the gate gives each job it lets through the policy's key, in the
    same pass; the keys go into three heaps (queues.py).
 4. ``walk``: take jobs in order while anything may still start; ``consider`` each: quota,
    placement, the reservation's veto (backfill), else ``blocked``: preemption, the reservation
    or a stop.
 5. ``settle``: the first blocked job gets its reservation if the walk did not reach it, a few
-   more blocked jobs may preempt, and every job not walked gets its reason in bulk (Resources,
-   Priority behind a stop or a reservation, QuotaExceeded), without being placed.
+   more blocked jobs may preempt, and the jobs not walked keep the gate's Resources or get
+   Priority (behind a stop or a reservation) or QuotaExceeded, without being placed.
 Every pending job ends with exactly one decision: a Start or a reason.
 """
 

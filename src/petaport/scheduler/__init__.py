@@ -7,6 +7,7 @@ packing, fractional GPUs), ``backfill`` (EASY), ``preemption``, ``prediction`` (
 """
 
 from petaport.scheduler.config import Policy, PolicyConfig, config_for
+from petaport.scheduler.node_index import NodeIndex
 from petaport.scheduler.policy import schedule
 from petaport.scheduler.snapshot import (
     PREEMPT_RECLAIM,
@@ -30,6 +31,7 @@ __all__ = [
     "PREEMPT_RECLAIM",
     "PREEMPT_TIER",
     "Decisions",
+    "NodeIndex",
     "NodeState",
     "PendingJob",
     "Policy",

@@ -16,7 +16,8 @@ outlives its prediction can. GPU shares of fractional jobs are never counted on 
 
 from __future__ import annotations
 
-from bisect import insort
+from collections.abc import Iterator, Mapping, Sequence
+from heapq import merge
 
 from petaport.scheduler.capacity import Outside
 from petaport.scheduler.cycle import Cycle, Reserved
@@ -71,6 +72,7 @@ class Projection:
         self.model: dict[str, str | None] = {}  # model of tracked nodes the snapshot leaves out
         self.fitting: dict[str, set[str]] = {key: set() for key in keys}
         self.other: set[str] = set()  # nodes of other models, or not schedulable
+        self.released: Mapping[str, Sequence[int]] = {}  # due work, once released
         for key in keys:
             for k in range(need[0], cycle.cap.top.get(key, 0) + 1):
                 for name in cycle.cap.bucket(key, k):
@@ -84,6 +86,11 @@ class Projection:
             self.other.add(name)
             return None
         free = self.free[name] = [gpus, cpus, mem]
+        released = self.released.get(name)
+        if released is not None:  # due work on it was released before it was tracked
+            free[0] += released[0]
+            free[1] += released[1]
+            free[2] += released[2]
         self.key[name] = key
         if name not in cap.states:
             self.model[name] = model
@@ -98,12 +105,18 @@ class Projection:
         """Release running jobs in order of expected end (never before now) until ``nodes``
         nodes fit: when. (The order among equal ends does not matter: all of them are released
         before the nodes are counted.)"""
-        releases = _releases(self.cycle)
+        releases, due = _releases(self.cycle)
         other, tracked, keyof, fitting = self.other, self.free, self.key, self.fitting
         g, c, m = self.need
         now_s = self.cycle.now_s
-        last = len(releases) - 1
-        for i, (end, _, allocations, milli, model) in enumerate(releases):
+        following = next(releases, None)
+        if due:  # every release due by now, summed per node by the caller
+            self._release_due(due)
+            if (following is None or following[0] > now_s) and self.enough(nodes):
+                return now_s
+        while following is not None:
+            end, _, allocations, milli, model = following
+            following = next(releases, None)
             whole = not 0 < milli < MILLI
             for a in allocations:
                 name = a.node
@@ -120,9 +133,31 @@ class Projection:
                     fitting[keyof[name]].add(name)
             at = max(end, now_s)
             # the next end, clamped to now, is later iff its raw value is
-            if (i == last or releases[i + 1][0] > at) and self.enough(nodes):
+            if (following is None or following[0] > at) and self.enough(nodes):
                 return at  # all that ends at ``at`` released: the choice of nodes is fair
         return None
+
+    def _release_due(self, due: Mapping[str, Sequence[int]]) -> None:
+        """Release the work due by now. A node not yet tracked that would still lack GPUs is
+        left for later: ``_track`` adds its due work when a later release reaches it."""
+        other, tracked, keyof, fitting = self.other, self.free, self.key, self.fitting
+        g, c, m = self.need
+        built, states = self.cycle.cap.nodes.get, self.cycle.cap.states
+        for name, (gpus, cpus, mem) in due.items():
+            if name in other:
+                continue
+            free = tracked.get(name)
+            if free is None:
+                node = built(name)
+                now_free = len(states[name].free_gpus if node is None else node.free)
+                if now_free + gpus < g or (free := self._track(name, None)) is None:
+                    continue
+            free[0] += gpus
+            free[1] += cpus
+            free[2] += mem
+            if free[0] >= g and free[1] >= c and free[2] >= m:
+                fitting[keyof[name]].add(name)
+        self.released = due
 
     def best(self, nodes: int) -> list[str]:
         """Best fit: the ``nodes`` fitting nodes of the first model with enough, fullest first."""
@@ -130,15 +165,22 @@ class Projection:
         return sorted(names, key=lambda name: (self.free[name][0], name))[:nodes]
 
 
-def _releases(cycle: Cycle) -> list[Release]:
+def _releases(cycle: Cycle) -> tuple[Iterator[Release], Mapping[str, Sequence[int]] | None]:
     """Expected ends of the jobs started this cycle and the running jobs, in time order (not
-    clamped to now). From ``Snapshot.running_index`` when the caller keeps one."""
+    clamped to now). From ``Snapshot.running_index`` when the caller keeps one (read in place,
+    not copied); then those due by now may come summed per node (``RunningIndex.due``, else
+    None) and are left out."""
     index = cycle.snapshot.running_index
     if index is not None:
-        out = list(index.releases)
-        for started in cycle.started_ends:
-            insort(out, started)
-        return out
+        due = index.due if index.due_count and index.due_s == cycle.now_s else None
+        if due is not None and not all(name in cycle.cap.states for name in due):
+            due = None
+        listed = index.releases
+        first = 0 if due is None else index.due_count
+        found: Iterator[Release] = map(listed.__getitem__, range(first, len(listed)))
+        if cycle.started_ends:
+            found = merge(found, sorted(cycle.started_ends))
+        return found, due
     out = list(cycle.started_ends)
     predicts = cycle.config.predicts
     append = out.append
@@ -147,7 +189,7 @@ def _releases(cycle: Cycle) -> list[Release]:
         if release is not None:
             append(release)
     out.sort()
-    return out
+    return iter(out), None
 
 
 def admit(

@@ -18,11 +18,14 @@ from __future__ import annotations
 from collections.abc import Container, Iterable
 from operator import attrgetter
 
+from petaport.scheduler.node_index import NodeIndex
 from petaport.scheduler.snapshot import MILLI, NodeState, PendingJob
 
 SHARE_STEP = 50
 SHARE_BUCKETS = MILLI // SHARE_STEP
 Slot = tuple[str, int]  # (node name, GPU index) of a shared GPU
+# node names in bucket order: an ordered set, or a caller's list (``NodeIndex``) until changed
+Bucket = dict[str, None] | list[str]
 
 
 def model_key(model: str | None) -> str:
@@ -107,26 +110,47 @@ class Capacity:
     cycle costs little more than the free part of the cluster. Nodes the snapshot leaves out
     (allowed when it gives ``pools``) are fully busy: ``node_for`` makes them up on demand."""
 
-    def __init__(self, nodes: Iterable[NodeState], models: Iterable[str | None] = ()) -> None:
-        self.states = {n.name: n for n in nodes}
+    def __init__(
+        self,
+        nodes: Iterable[NodeState],
+        models: Iterable[str | None] = (),
+        index: NodeIndex | None = None,
+    ) -> None:
+        """``index``: the same nodes already indexed by the caller (``NodeIndex``); its buckets
+        are copied only when this cycle changes them."""
+        self.states = {n.name: n for n in nodes} if index is None else index.states
         self.nodes: dict[str, FreeNode] = _Lazy(self.states)  # built on first access
-        self.buckets: dict[str, list[dict[str, None]]] = {}
+        self.buckets: dict[str, list[Bucket]] = {}
         self.shares: dict[str, list[dict[Slot, int]]] = {}
         self.top: dict[str, int] = {}
         self.milli: dict[str, int] = {}  # free thousandths per model key (schedulable nodes)
         self.whole_free = 0
         self.shared_free = 0  # shared GPUs with something free
-        self._indexed: set[str] = set()
+        self._indexed: set[str] = set()  # nodes indexed after the start (open ones were then)
         self._all_indexed = False
         self._models_for: dict[tuple[str | None, frozenset[str] | None], tuple[str, ...]] = {}
         self._keys: dict[str | None, str] = {}
-        found = {model_key(m) for m in models} | {
-            self.key_of(m) for m in {n.gpu_model for n in self.states.values()}
-        }
+        listed = {n.gpu_model for n in self.states.values()} if index is None else index.models
+        found = {model_key(m) for m in models} | {self.key_of(m) for m in listed}
         self.keys = tuple(sorted(found))
+        if index is not None:
+            self._adopt(index)
+            return
         open_nodes = [n for n in self.states.values() if n.free_gpus or n.gpu_free_milli]
         open_nodes.sort(key=_by_name)
         self._index_states(open_nodes)
+
+    def _adopt(self, index: NodeIndex) -> None:
+        """Start from the caller's index: its bucket lists are shared, never written."""
+        for key, lists in index.open.items():
+            self.buckets[key] = list(lists)
+            self.top[key] = max((k for k, names in enumerate(lists) if names), default=0)
+            self.milli[key] = index.milli[key]
+        self.whole_free = index.whole_free
+        for name in index.shared:
+            node = self.nodes[name]
+            for gpu, free in list(node.shared.items()):
+                self._share_in(node, gpu, free)
 
     def key_of(self, model: str | None) -> str:
         key = self._keys.get(model)
@@ -162,13 +186,28 @@ class Capacity:
         if not self._all_indexed:
             self._all_indexed = True
             for name in sorted(self.states):
-                if name in self._indexed:
+                if self._was_indexed(name):
                     continue
                 node = self.nodes.get(name)  # already built: it may have changed this cycle
                 if node is None:
                     self._index_states([self.states[name]])
                 else:
                     self._index(node)
+
+    def _was_indexed(self, name: str) -> bool:
+        """Indexed at the start (an open node) or since."""
+        if name in self._indexed:
+            return True
+        state = self.states.get(name)
+        return state is not None and bool(state.free_gpus or state.gpu_free_milli)
+
+    def _writable(self, buckets: list[Bucket], k: int) -> dict[str, None]:
+        """Bucket ``k``, made this cycle's own (a shared list of names becomes an ordered
+        set of its own) before its first change."""
+        bucket = buckets[k]
+        if isinstance(bucket, list):
+            bucket = buckets[k] = dict.fromkeys(bucket)
+        return bucket
 
     def _index(self, node: FreeNode) -> None:
         self._indexed.add(node.name)
@@ -177,7 +216,7 @@ class Capacity:
         key, k = node.key, len(node.free)
         buckets = self.buckets.setdefault(key, [])
         buckets.extend({} for _ in range(len(buckets), k + 1))
-        buckets[k][node.name] = None
+        self._writable(buckets, k)[node.name] = None
         self.top[key] = max(self.top.get(key, 0), k)
         self.whole_free += k
         self.milli[key] = self.milli.get(key, 0) + k * MILLI
@@ -204,7 +243,10 @@ class Capacity:
                 top[key] = milli[key] = 0
             if len(buckets) <= k:
                 buckets.extend({} for _ in range(len(buckets), k + 1))
-            buckets[k][state.name] = None
+            bucket = buckets[k]
+            if isinstance(bucket, list):
+                bucket = self._writable(buckets, k)
+            bucket[state.name] = None
             if k > top[key]:  # noqa: PLR1730 - cheaper than max() per node
                 top[key] = k
             whole += k
@@ -237,7 +279,7 @@ class Capacity:
         """The most wholly free GPUs on any one schedulable node of these models."""
         return max((self.top.get(k, 0) for k in keys), default=0)
 
-    def bucket(self, key: str, k: int) -> dict[str, None]:
+    def bucket(self, key: str, k: int) -> Bucket:
         buckets = self.buckets.get(key, ())
         return buckets[k] if k < len(buckets) else {}
 
@@ -281,8 +323,8 @@ class Capacity:
         if not self._listed(node):
             return
         buckets, key = self.buckets[node.key], node.key
-        del buckets[k_from][node.name]
-        buckets[k_to][node.name] = None
+        del self._writable(buckets, k_from)[node.name]
+        self._writable(buckets, k_to)[node.name] = None
         self.whole_free += k_to - k_from
         self.milli[key] += (k_to - k_from) * MILLI
         top = self.top[key]
@@ -291,7 +333,7 @@ class Capacity:
         self.top[key] = top
 
     def _listed(self, node: FreeNode) -> bool:
-        return node.schedulable and node.name in self._indexed
+        return node.schedulable and self._was_indexed(node.name)
 
     def _share_in(self, node: FreeNode, gpu: int, free: int) -> None:
         node.shared[gpu] = free

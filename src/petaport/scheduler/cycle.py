@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from petaport.domain.jobs import PendingReason
-from petaport.scheduler.capacity import Capacity, model_key
+from petaport.scheduler.capacity import Capacity
 from petaport.scheduler.config import Blocked, Policy, PolicyConfig
 from petaport.scheduler.fairshare import factors
 from petaport.scheduler.placement import Plan, Shapes, commit
@@ -51,7 +51,8 @@ class Cycle:
     fair: dict[str, float]
     blocked: Blocked
     starts: list[Start] = field(default_factory=list)
-    waits: dict[str, PendingReason] = field(default_factory=dict)
+    waits: dict[str, PendingReason] = field(default_factory=dict)  # reasons after the gate
+    reasons: dict[str, PendingReason] = field(default_factory=dict)  # every job's, by the gate
     preemptions: list[Preemption] = field(default_factory=list)
     reservations: list[Reservation] = field(default_factory=list)
     reserved: Reserved | None = None
@@ -120,11 +121,12 @@ class Cycle:
         return self.snapshot.now + timedelta(seconds=seconds - self.now_s)
 
     def node_key(self, job: RunningJob) -> str:
+        states, key_of = self.cap.states, self.cap.key_of
         for a in job.allocations:
-            state = self.cap.states.get(a.node)
+            state = states.get(a.node)
             if state is not None:
-                return model_key(state.gpu_model)
-        return model_key(job.gpu_model)
+                return key_of(state.gpu_model)
+        return key_of(job.gpu_model)
 
 
 def running_milli(job: RunningJob) -> int:
@@ -138,14 +140,15 @@ def new_cycle(snapshot: Snapshot) -> Cycle:
     config = snapshot.config
     fair: dict[str, float] = {}
     if config.policy is Policy.DEFAULT and config.weight_fairshare:
-        fair = factors(
+        given = snapshot.fair_share
+        fair = dict(given) if given is not None else factors(
             snapshot.usage, snapshot.quotas, snapshot.shares, snapshot.now, config.half_life_s
-        )
+        )  # fmt: skip
     cycle = Cycle(
         snapshot=snapshot,
         config=config,
         now_s=snapshot.now.timestamp(),
-        cap=Capacity(snapshot.nodes, (p.gpu_model for p in snapshot.pools)),
+        cap=Capacity(snapshot.nodes, (p.gpu_model for p in snapshot.pools), snapshot.node_index),
         shapes=Shapes(snapshot.nodes, snapshot.pools),
         book=QuotaBook(snapshot.quotas),
         fair=fair,
@@ -153,8 +156,18 @@ def new_cycle(snapshot: Snapshot) -> Cycle:
         attempts_left=config.max_preemptors if config.preempts else 0,
     )
     if cycle.book.active:
-        for job in snapshot.running:
-            key = cycle.node_key(job)
-            cycle.book.charge(job.org_id, job.project_id, key, running_milli(job))
-        cycle.book.touched.clear()  # only what this cycle charges counts as touched
+        _charge_running(cycle)
     return cycle
+
+
+def _charge_running(cycle: Cycle) -> None:
+    """Charge running work to quotas, summed per (org, project, model) first: the sums are
+    of whole thousandths, so the totals are the same floats as when charged job by job."""
+    totals: dict[tuple[str, str, str], int] = {}
+    node_key = cycle.node_key
+    for job in cycle.snapshot.running:
+        held = (job.org_id, job.project_id, node_key(job))
+        totals[held] = totals.get(held, 0) + running_milli(job)
+    for (org, project, key), milli in totals.items():
+        cycle.book.charge(org, project, key, milli)
+    cycle.book.touched.clear()  # only what this cycle charges counts as touched

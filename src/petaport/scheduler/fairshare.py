@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
+from operator import attrgetter
 
 from petaport.scheduler.snapshot import Quota, Usage
 
@@ -41,8 +42,12 @@ def add_usage(
 def decayed_usage(usage: tuple[Usage, ...], now: datetime, half_life_s: float) -> dict[str, float]:
     """Usage per project id, decayed to ``now``."""
     out: dict[str, float] = defaultdict(float)
+    elapsed_of: dict[datetime, float] = {}  # callers often give one ``as_of`` for all
     for u in usage:
-        out[u.project_id] += decay(u.gpu_s, (now - u.as_of).total_seconds(), half_life_s)
+        elapsed = elapsed_of.get(u.as_of)
+        if elapsed is None:
+            elapsed = elapsed_of[u.as_of] = (now - u.as_of).total_seconds()
+        out[u.project_id] += decay(u.gpu_s, elapsed, half_life_s) if elapsed > 0 else u.gpu_s
     return dict(out)
 
 
@@ -88,16 +93,25 @@ def factors(
 ) -> dict[str, float]:
     """Fair-share factor per project id; projects absent from the result have 1.0. (Inputs are
     sorted first, so float sums, and the order of jobs, never depend on their order.)"""
-    usage = tuple(sorted(usage, key=lambda u: (u.project_id, u.org_id, u.as_of, u.gpu_s)))
+    usage = tuple(sorted(usage, key=_usage_order))
     quotas = tuple(sorted(quotas, key=_quota_order))
     used = decayed_usage(usage, now, half_life_s)
     total_used = sum(used.values())
     if total_used <= 0:
         return {}
     orgs = org_weights(usage, quotas, shares)
-    weights = project_weights(usage, quotas, orgs)
-    total_weight = sum(orgs.values())
+    return from_weights(used, total_used, project_weights(usage, quotas, orgs), sum(orgs.values()))
+
+
+def from_weights(
+    used: dict[str, float], total_used: float, weights: dict[str, float], total_weight: float
+) -> dict[str, float]:
+    """The factors of ``factors`` from its parts: decayed usage per project (in project
+    order) and its sum, the project weights and the sum of the org weights."""
     return {p: 2.0 ** -((u / total_used) / (weights[p] / total_weight)) for p, u in used.items()}
+
+
+_usage_order = attrgetter("project_id", "org_id", "as_of", "gpu_s")
 
 
 def _quota_order(q: Quota) -> tuple[str, str, str, float]:

@@ -6,15 +6,17 @@ Phases, each a small function:
 2. ``gate``: a project out of budget waits with BudgetExhausted; a job no node pool could ever
    hold waits with PartitionConfig or GpuModelUnavailable (NodePoolUnavailable: none of the
    pools it is limited to could); the others are sorted into GPU jobs
-   that might fit now, CPU-only jobs and jobs set aside (all memoised per job shape).
+   that might fit now, CPU-only jobs and jobs set aside (all memoised per job shape). In the
+   same pass every job gets its reason: the gate's, or Resources until a later phase says
+   otherwise.
 3. ordering (ordering.py): the gate gives each job it lets through the policy's key, in the
    same pass; the keys go into three heaps (queues.py).
 4. ``walk``: take jobs in order while anything may still start; ``consider`` each: quota,
    placement, the reservation's veto (backfill), else ``blocked``: preemption, the reservation
    or a stop.
 5. ``settle``: the first blocked job gets its reservation if the walk did not reach it, a few
-   more blocked jobs may preempt, and every job not walked gets its reason in bulk (Resources,
-   Priority behind a stop or a reservation, QuotaExceeded), without being placed.
+   more blocked jobs may preempt, and the jobs not walked keep the gate's Resources or get
+   Priority (behind a stop or a reservation) or QuotaExceeded, without being placed.
 Every pending job ends with exactly one decision: a Start or a reason.
 """
 
@@ -64,12 +66,12 @@ def _schedule(snapshot: Snapshot) -> Decisions:
     victims = Victims.of(cycle)
     walk(cycle, queues, victims)
     settle(cycle, queues, unordered, victims)
-    return Decisions(
-        tuple(cycle.starts),
-        cycle.waits,
-        tuple(cycle.preemptions),
-        tuple(cycle.reservations),
-    )
+    waits = cycle.reasons  # every job, as the gate left it
+    waits.update(cycle.waits)  # the reasons given since
+    for start in cycle.starts:
+        del waits[start.job_id]
+    return Decisions(tuple(cycle.starts), waits, tuple(cycle.preemptions),
+                     tuple(cycle.reservations))  # fmt: skip
 
 
 def gate(
@@ -77,17 +79,18 @@ def gate(
 ) -> tuple[Grouped, Grouped, list[Entry], list[PendingJob]]:
     """Phases 2 and 3, one pass: the ordered entries (ordering.py) of GPU jobs that might fit
     now and of CPU-only jobs, each grouped by (the identity of) the job's shape, the entries
-    of jobs set aside; and the jobs set aside that no step needs in order (given no key)."""
+    of jobs set aside; and the jobs set aside that no step needs in order (given no key).
+    Every job gets its reason in ``cycle.reasons`` in the same pass: the gate's, or for a job
+    let through Resources, until a later phase says otherwise (``cycle.waits``)."""
     grouped: tuple[Grouped, Grouped] = ({}, {})  # GPU, CPU
     aside: list[Entry] = []
     counts = [count(), count(), count()]  # per GPU, CPU, ASIDE: the index in each entry
-    never: list[list[str]] = [[] for _ in range(len(WHERE))]  # ids, by never-fits reason
     unordered: list[PendingJob] = []
     skip_aside = cycle.blocked is Blocked.SKIP and not cycle.attempts_left
     key = keyer(cycle)  # each job gets its key as soon as it is let through: it is in cache
     exhausted = cycle.snapshot.exhausted_projects
-    broke: list[str] = []
-    over: list[str] = []
+    reasons = cycle.reasons
+    broke, over, waiting = _BROKE, _OVER, PendingReason.RESOURCES
     quota = QuotaGate(cycle.book, cycle.cap.models_for) if cycle.book.active else None
     by_model = quota is not None and bool(quota.by_model)
     memo: dict[int, int] = {}  # id(shape) -> where: shapes are interned, and alive all cycle
@@ -96,24 +99,25 @@ def gate(
     mixed = False  # a project in two orgs: bulk_reasons then scans every job
     for job in pending:
         if job.budget_exhausted or job.project_id in exhausted:
-            broke.append(job.id)
+            reasons[job.id] = broke
             continue
         shape = job.shape
         where = memo.get(id(shape))
         if where is None:
             where = memo[id(shape)] = _where(cycle, job)
         if where > ASIDE:
-            never[where].append(job.id)
+            reasons[job.id] = WHERE[where]  # type: ignore[assignment]
             continue
         if quota is not None:
             slot = slots.get(job.project_id)
             if slot is None:
                 slot = slots[job.project_id] = (quota.room_of(job), job.org_id, [])
             if job.demand_milli > slot[0] or (by_model and quota.over_by_model(job)):
-                over.append(job.id)
+                reasons[job.id] = over
                 continue
             mixed = mixed or slot[1] != job.org_id
             slot[2].append(job)
+        reasons[job.id] = waiting
         if where == ASIDE:
             if skip_aside:
                 unordered.append(job)
@@ -127,16 +131,10 @@ def gate(
     if quota is not None and not mixed:
         cycle.by_project = {p: slot[2] for p, slot in slots.items()}
         cycle.project_org = {p: slot[1] for p, slot in slots.items()}
-    _gate_waits(cycle, broke, over, never)
     return grouped[GPU], grouped[CPU], aside, unordered
 
 
-def _gate_waits(cycle: Cycle, broke: list[str], over: list[str], never: list[list[str]]) -> None:
-    cycle.waits.update(dict.fromkeys(broke, PendingReason.BUDGET_EXHAUSTED))
-    cycle.waits.update(dict.fromkeys(over, PendingReason.QUOTA_EXCEEDED))
-    for where, reason in enumerate(WHERE):
-        if reason is not None:
-            cycle.waits.update(dict.fromkeys(never[where], reason))
+_BROKE, _OVER = PendingReason.BUDGET_EXHAUSTED, PendingReason.QUOTA_EXCEEDED
 
 
 GPU, CPU, ASIDE = 0, 1, 2
@@ -245,9 +243,9 @@ def settle(
 
 
 def bulk_reasons(cycle: Cycle, jobs: list[PendingJob], entries: list[Entry]) -> None:
-    """Resources for all (Priority behind a stop); QuotaExceeded where this cycle's starts
-    used up a quota (jobs over quota before the cycle were caught by the gate)."""
-    default = PendingReason.PRIORITY if cycle.stopped else PendingReason.RESOURCES
+    """Resources for all (the gate's default; Priority behind a stop); QuotaExceeded where
+    this cycle's starts used up a quota (jobs over quota before the cycle were caught by the
+    gate)."""
     quota = QuotaGate(cycle.book, cycle.cap.models_for)
     tight = quota.tight(cycle.book.touched, cycle.max_demand_milli)
     over: list[PendingJob] = []
@@ -268,9 +266,10 @@ def bulk_reasons(cycle: Cycle, jobs: list[PendingJob], entries: list[Entry]) -> 
                 for j in [*jobs, *[e[6] for e in entries]]
                 if j.project_id in tight or j.org_id in tight
             ]
-    waits = cycle.waits
-    waits.update(dict.fromkeys(map(_ID, entries), default))
-    waits.update(dict.fromkeys([j.id for j in jobs], default))
+    if cycle.stopped:
+        reasons, behind = cycle.reasons, PendingReason.PRIORITY
+        reasons.update(dict.fromkeys(map(_ID, entries), behind))
+        reasons.update(dict.fromkeys([j.id for j in jobs], behind))
     _quota_reasons(cycle, quota, over)
 
 

@@ -13,7 +13,9 @@ Invariants:
   ``NodeState.pool`` is one of them (never a node the snapshot leaves out);
 - ``running_index`` is optional and only saves work: a caller that keeps its running jobs
   across cycles (the simulator) may give what the core would derive from ``running`` anyway
-  (see ``RunningIndex``); without it (the live service) the core derives it.
+  (see ``RunningIndex``); without it (the live service) the core derives it. Likewise
+  ``node_index`` (``NodeIndex``): ``nodes`` already indexed as the capacity index starts,
+  and ``fair_share``: the factors the core would compute from ``usage``.
 
 Ids are the domain's public ids: project ids are unique across orgs.
 """
@@ -21,11 +23,16 @@ Ids are the domain's public ids: project ids are unique across orgs.
 from __future__ import annotations
 
 import math
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from petaport.domain.jobs import Allocation, PendingReason, QosTier
 from petaport.scheduler.config import PolicyConfig
+
+if TYPE_CHECKING:
+    from petaport.scheduler.node_index import NodeIndex
 
 MILLI = 1000  # thousandths of a GPU in one whole GPU
 MIN_MILLI = 100  # CPU-only jobs count as a tenth of a GPU when sizing them
@@ -190,11 +197,19 @@ class RunningIndex:
 
     - ``releases``: ``release_of(job, config.predicts)`` of every running job with a known end,
       sorted (by end, then id);
-    - ``victims``: the running jobs that are preemptible or borrowing, in any order.
+    - ``victims``: the running jobs that are preemptible or borrowing, in any order;
+    - optionally ``due``: the first ``due_count`` releases, those that end by ``due_s``
+      (seconds since the epoch), summed per node as [whole GPUs, CPUs, MiB] (a GPU share
+      adds no GPU). When ``due_s`` is the snapshot's ``now`` and every node named is listed,
+      backfill releases them at once instead of one by one. The caller may change the
+      mapping between calls only.
     """
 
-    releases: tuple[Release, ...]
-    victims: tuple[RunningJob, ...]
+    releases: Sequence[Release]
+    victims: Collection[RunningJob]
+    due_s: float | None = None
+    due_count: int = 0
+    due: Mapping[str, Sequence[int]] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -242,9 +257,9 @@ class Usage:
 @dataclass(frozen=True)
 class Snapshot:
     now: datetime
-    nodes: tuple[NodeState, ...]
+    nodes: Collection[NodeState]  # a tuple, or a caller's view unchanged during the call
     pending: tuple[PendingJob, ...]
-    running: tuple[RunningJob, ...] = ()
+    running: Collection[RunningJob] = ()  # a tuple, or a caller's view unchanged in the call
     quotas: tuple[Quota, ...] = ()
     usage: tuple[Usage, ...] = ()
     exhausted_projects: frozenset[str] = frozenset()  # budget state from the money side
@@ -252,6 +267,10 @@ class Snapshot:
     config: PolicyConfig = field(default_factory=PolicyConfig)
     pools: tuple[PoolShape, ...] = ()  # the whole cluster, when ``nodes`` lists only free nodes
     running_index: RunningIndex | None = None  # optional, derived from ``running``: see there
+    node_index: NodeIndex | None = None  # optional, derived from ``nodes``: see node_index.py
+    # optional: the fair-share factors exactly as ``fairshare.factors`` derives them from
+    # ``usage``, ``quotas``, ``shares`` and ``now`` (``usage`` may then be left out)
+    fair_share: Mapping[str, float] | None = None
 
 
 @dataclass(frozen=True)

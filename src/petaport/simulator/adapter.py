@@ -15,19 +15,19 @@ does.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Collection, Hashable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from petaport.domain.jobs import Allocation, QosTier
 from petaport.scheduler import (
+    NodeIndex,
     NodeState,
     PendingJob,
     PoolShape,
     RunningIndex,
     RunningJob,
     Snapshot,
-    Usage,
     schedule,
 )
 from petaport.scheduler.config import Blocked, Policy, PolicyConfig, config_for
@@ -219,15 +219,18 @@ class CoreAdapter:
     def decide(
         self,
         now_s: float,
-        nodes: Iterable[NodeState],
+        nodes: Collection[NodeState],
         pending: Sequence[PendingJob],
-        running: Sequence[RunningJob],
-        usage: Sequence[tuple[str, str, float]],
+        running: Collection[RunningJob],
+        fair_share: dict[str, float] | None,
         whole: bool = False,
         running_index: RunningIndex | None = None,
+        node_index: NodeIndex | None = None,
     ) -> CoreDecision:
         """Run the production core once (``whole``: ``nodes`` lists every node;
-        ``running_index``: kept by the engine, exactly as the core would derive it)."""
+        ``running_index``, ``node_index`` and ``fair_share`` (the fair-share factors): kept by
+        the engine, exactly as the core would derive them; ``running`` may be a live view of
+        the engine's, unchanged during the call)."""
         self.calls += 1
         now = self.at(now_s)
         extra: dict[str, Any] = {}
@@ -235,14 +238,16 @@ class CoreAdapter:
             extra["pools"] = self.pools
         if running_index is not None:
             extra["running_index"] = running_index
-        if usage:
-            extra["usage"] = tuple(Usage(o, p, gpu_s, now) for o, p, gpu_s in usage)
+        if node_index is not None:
+            extra["node_index"] = node_index
+        if fair_share is not None:
+            extra["fair_share"] = fair_share
         decisions = schedule(
             Snapshot(
                 now=now,
-                nodes=tuple(nodes),
+                nodes=nodes,
                 pending=tuple(pending),
-                running=tuple(running),
+                running=running,
                 shares=self.shares,
                 config=self.config,
                 **extra,

@@ -22,9 +22,13 @@ from collections.abc import Callable, Hashable
 from typing import TypeVar
 
 from petaport.domain.jobs import Allocation, QosTier
-from petaport.scheduler import NodeState, PendingJob, RunningIndex, RunningJob, release_of
+from petaport.scheduler import (
+    NodeIndex,
+    PendingJob,
+    RunningJob,
+    release_of,
+)
 from petaport.scheduler.prediction import DurationHistory, Finished
-from petaport.scheduler.snapshot import Release
 from petaport.simulator.adapter import (
     CoreAdapter,
     CoreDecision,
@@ -35,6 +39,7 @@ from petaport.simulator.adapter import (
 from petaport.simulator.model import ClusterSpec, Trace
 from petaport.simulator.outcome import JobOutcome, ReplayResult, SimJob
 from petaport.simulator.policies import SimPolicy
+from petaport.simulator.releases import ReleaseBook
 from petaport.simulator.selection import Ask, pending_of, select
 from petaport.simulator.state import ClusterState, Shape
 from petaport.simulator.usage import UsageLedger
@@ -42,7 +47,7 @@ from petaport.simulator.usage import UsageLedger
 Progress = Callable[[int], None]
 MAX_CYCLES_PER_INSTANT = 64  # a guard: cycles at one instant end long before this
 Rank = tuple[float, int]
-_Item = TypeVar("_Item", int, tuple[Rank, int], Release)
+_Item = TypeVar("_Item", int, tuple[Rank, int])
 
 
 class Replay:
@@ -58,15 +63,15 @@ class Replay:
         self.shape_count: dict[Shape, int] = {}
         self.fifo: list[int] = []  # pending job indices in submission order
         self.running: dict[int, RunningJob] = {}
-        self.views: list[NodeState] = []  # every node's view for the core (see ``all_nodes``)
+        self.node_index = NodeIndex()  # every node's view, indexed for the core (``all_nodes``)
         self.victims = 0  # running jobs that a preemption could stop
-        # kept for the core's RunningIndex: running jobs' releases sorted by expected end,
-        # and the running jobs a preemption could stop
-        self.releases: list[Release] = []
+        # kept for the core's RunningIndex: running jobs' releases sorted by expected end
+        # (with those already due summed per node), and the running jobs a preemption could stop
+        self.releases = ReleaseBook()
         self.victim_jobs: dict[int, RunningJob] = {}
         self.completions: list[tuple[float, int, int]] = []  # (end, index, attempt)
         self.history = DurationHistory() if self.adapter.predicts else None
-        self._predicted: dict[tuple[str, int], float | None] = {}
+        self._predicted: dict[str, dict[int, float | None]] = {}  # project -> GPU milli ->
         self._learned: dict[str, int] = {}  # project -> finished jobs recorded so far
         self.ledger = (
             UsageLedger(self.adapter.config.half_life_s) if self.adapter.fair_share else None
@@ -136,7 +141,7 @@ class Replay:
             self.history.record(
                 Finished(p.project_id, p.user, p.demand_milli, job.trace.duration_s)
             )
-            self._predicted = {k: v for k, v in self._predicted.items() if k[0] != p.project_id}
+            self._predicted.pop(p.project_id, None)
             self._learned[p.project_id] = self._learned.get(p.project_id, 0) + 1
 
     def _enqueue(self, job: SimJob) -> bool:
@@ -190,12 +195,17 @@ class Replay:
             self.series.append((t, busy))
 
     def _decide(self, t: float, ask: Ask) -> CoreDecision:
-        usage = self.ledger.at(t) if self.ledger is not None else ()
+        fair = None
+        if self.ledger is not None:
+            fair = self.ledger.fair_share(t, self.adapter.at(t), self.adapter.shares)
         pending = pending_of(self, ask.indices)
-        index = None
-        if ask.whole:  # every running job is shown
-            index = RunningIndex(tuple(self.releases), tuple(self.victim_jobs.values()))
-        return self.adapter.decide(t, ask.nodes, pending, ask.running, usage, ask.whole, index)
+        index = nodes = None
+        if ask.whole:  # every running job and node is shown
+            now_s = self.adapter.at(t).timestamp()  # the core's now
+            index = self.releases.index(now_s, self.victim_jobs.values())
+            nodes = self.node_index
+        return self.adapter.decide(t, ask.nodes, pending, ask.running, fair, ask.whole, index,
+                                   nodes)  # fmt: skip
 
     def pending_for_core(self, index: int) -> PendingJob:
         """The job as the core sees it now (with the current duration prediction)."""
@@ -204,10 +214,11 @@ class Replay:
         if self.history is None or job.learned == learned:
             return job.pending
         job.learned = learned
-        key = (job.pending.project_id, job.pending.demand_milli)
-        if key not in self._predicted:
-            self._predicted[key] = self.history.predict(job.pending)
-        job.pending = self.adapter.predicted(job.pending, self._predicted[key])
+        known = self._predicted.setdefault(job.pending.project_id, {})
+        milli = job.pending.demand_milli
+        if milli not in known:
+            known[milli] = self.history.predict(job.pending)
+        job.pending = self.adapter.predicted(job.pending, known[milli])
         return job.pending
 
     def _apply(self, t: float, starts: list[CoreStart], victims: list[int]) -> None:
@@ -232,7 +243,7 @@ class Replay:
             self.victim_jobs[job.index] = running
         release = release_of(running, self.adapter.predicts)
         if release is not None:
-            insort(self.releases, release)
+            self.releases.add(release)
         if self.ledger is not None:
             self.ledger.change(t, job.pending.org_id, job.pending.project_id, job.gpus)
 
@@ -243,7 +254,7 @@ class Replay:
             self.victims -= 1
         release = release_of(running, self.adapter.predicts)
         if release is not None:
-            _remove(self.releases, release)
+            self.releases.remove(release)
         if self.ledger is not None:
             self.ledger.change(t, job.pending.org_id, job.pending.project_id, -job.gpus)
 

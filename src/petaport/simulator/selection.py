@@ -22,7 +22,7 @@ When no shown job could start and nothing could be preempted, the core is not ca
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -38,8 +38,8 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Ask:
     indices: list[int]  # pending jobs shown
-    nodes: Sequence[NodeState]
-    running: list[RunningJob]
+    nodes: Collection[NodeState]
+    running: Collection[RunningJob]  # the engine's live view when every job is shown
     whole: bool = False  # every node is shown (the snapshot may then list the pools too)
 
 
@@ -58,7 +58,7 @@ def select(replay: Replay, freed: bool, new: list[int]) -> Ask | None:
 
 
 def everything(replay: Replay) -> Ask:
-    return Ask(list(replay.fifo), all_nodes(replay), list(replay.running.values()), True)
+    return Ask(list(replay.fifo), all_nodes(replay), replay.running.values(), True)
 
 
 def _skip(replay: Replay, freed: bool, new: list[int]) -> Ask | None:
@@ -90,7 +90,7 @@ def _reserve(replay: Replay) -> Ask | None:
     picked, startable = _group_heads(replay)
     if not startable:
         return None
-    return Ask(picked, all_nodes(replay), list(replay.running.values()), True)
+    return Ask(picked, all_nodes(replay), replay.running.values(), True)
 
 
 def _group_heads(replay: Replay) -> tuple[list[int], bool]:
@@ -99,14 +99,17 @@ def _group_heads(replay: Replay) -> tuple[list[int], bool]:
     startable, fifo_order = False, replay.adapter.config.policy is Policy.FIFO_BACKFILL
     caps: dict[Shape, int] = {}
     first_blocked = -1
+    group_shape, capacity = replay.group_shape, replay.state.capacity
     for group, queue in replay.groups.items():
-        shape = replay.group_shape[group]
+        shape = group_shape[group]
         cap = caps.get(shape)
         if cap is None:
-            cap = caps[shape] = replay.state.capacity(shape)
-        startable = startable or cap > 0
-        if cap or not fifo_order:
-            picked.extend(key[1] for key in queue[: cap + 1])
+            cap = caps[shape] = capacity(shape)
+        if cap:
+            startable = True
+            picked.extend([key[1] for key in queue[: cap + 1]])
+        elif not fifo_order:
+            picked.append(queue[0][1])
         elif first_blocked < 0 or queue[0][1] < first_blocked:
             first_blocked = queue[0][1]
     if first_blocked >= 0:
@@ -136,16 +139,18 @@ def _views(replay: Replay, chosen: set[int]) -> list[NodeState]:
     return [view(nodes[i]) for i in sorted(chosen)]
 
 
-def all_nodes(replay: Replay) -> tuple[NodeState, ...]:
-    """Every node's view; only nodes changed since the last call are viewed again."""
-    view, nodes, views = replay.adapter.node_view, replay.state.nodes, replay.views
-    if len(views) != len(nodes):
-        views[:] = [view(n) for n in nodes]
+def all_nodes(replay: Replay) -> Collection[NodeState]:
+    """Every node's view, as a live view of the engine's ``NodeIndex`` (not copied): only nodes
+    changed since the last call are viewed and put into the index again."""
+    view, nodes, index = replay.adapter.node_view, replay.state.nodes, replay.node_index
+    if len(index.states) != len(nodes):
+        for node in nodes:
+            index.put(view(node))
     else:
         for i in replay.state.dirty:
-            views[i] = view(nodes[i])
+            index.put(view(nodes[i]))
     replay.state.dirty.clear()
-    return tuple(views)
+    return index.states.values()
 
 
 def pending_of(replay: Replay, indices: list[int]) -> list[PendingJob]:

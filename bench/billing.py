@@ -26,6 +26,7 @@ the invoices total the ledger's income for the month (revenue and credit notes, 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -47,7 +48,9 @@ from petaport.services.context import Context
 from petaport.services.invoices import issue_month
 from petaport.services.metering import meter_due
 from petaport.settings import Settings
+from petaport.storage.drawdown_tables import DrawdownRow
 from petaport.storage.money_tables import (
+    InvoiceLineRow,
     InvoiceRow,
     JournalEntryRow,
     PostingRow,
@@ -149,6 +152,34 @@ def _problems(c: Centre, metered: Any, issued: Any, counts: tuple[int, int, int]
     return problems
 
 
+def digest(ctx: Context) -> str:
+    """SHA-256 of everything rating and invoicing stored, read back through the column types
+    (so the same on both databases): every usage record, subsidy split, journal entry and
+    posting in key order, and every invoice (by number, without its random id and issue
+    time) with its lines; entries without their creation time (a plan credit's is when it was
+    issued). Equal digests: the same money, to the cent."""
+    h = hashlib.sha256()
+    tables = ((UsageRecordRow, UsageRecordRow.source_id), (DrawdownRow, DrawdownRow.source_id),
+              (JournalEntryRow, JournalEntryRow.id),
+              (PostingRow, PostingRow.entry_id, PostingRow.seq))  # fmt: skip
+    i, line = InvoiceRow, InvoiceLineRow
+    invoices = (
+        select(i.number, i.org_id, i.month, i.status, i.currency, i.total, i.subsidy_total,
+               i.org_total, *[c for c in line.__table__.c if c.name != "invoice_id"])
+        .join(line, line.invoice_id == i.id).order_by(i.number, line.seq)
+    )  # fmt: skip
+    with ctx.db.transaction() as s:
+        for row, *key in tables:
+            columns = [
+                c for c in row.__table__.c if (row, c.name) != (JournalEntryRow, "created_at")
+            ]
+            for values in s.execute(select(*columns).order_by(*key)):
+                h.update(repr(tuple(values)).encode())
+        for values in s.execute(invoices):
+            h.update(repr(tuple(values)).encode())
+    return h.hexdigest()
+
+
 def baseline(ctx: Context) -> tuple[int, float]:
     """The same usage rows with one plain driver-level INSERT ... executemany (timed) into a
     table with a primary key only; returns (rows, seconds)."""
@@ -164,12 +195,14 @@ def baseline(ctx: Context) -> tuple[int, float]:
     return len(rows), time.perf_counter() - began
 
 
-def run(kind: str, c: Centre) -> dict[str, Any]:
+def run(kind: str, c: Centre, with_digest: bool = False) -> dict[str, Any]:
     with context(kind) as ctx:
         _, seed_s, _ = _timed(seed, ctx, c)
         metered, rate_s, rate_cpu = _timed(meter_due, ctx, NOW)
         issued, invoice_s, invoice_cpu = _timed(issue_month, ctx, ADMIN, MONTH)
         checked = check(ctx, c, metered, issued)
+        if with_digest:
+            checked["digest"] = digest(ctx)
         raw_rows, raw_s = baseline(ctx)
     return {
         "db": kind, "records": metered.records, "entries": metered.entries,
@@ -202,11 +235,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--digest",
+        action="store_true",
+        help="add a SHA-256 of the stored records, ledger and invoices",
+    )
     args = parser.parse_args(argv)
     load = os.getloadavg()
     c = centre(args.records, args.orgs, args.seed)
     kinds = ("sqlite", "postgres") if args.db == "both" else (args.db,)
-    rows = [run(kind, c) for kind in kinds]
+    rows = [run(kind, c, args.digest) for kind in kinds]
     if not args.json:
         _table(rows, c, load)
         return 0

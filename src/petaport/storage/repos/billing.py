@@ -100,15 +100,12 @@ def gpu_milli_s(r: UsageRecord) -> int:
 
 
 def charge_from_row(r: UsageRecordRow, currency: str) -> Charge:
-    from fractions import Fraction
-
     record = UsageRecord(
         r.source_id, RecordKind(r.kind), r.org_id, r.project_id, r.job_id, r.attempt_id,
         ResourceClass(r.resource), r.gpu_model, QosTier(r.tier), r.quantity, r.start_at,
         r.end_at, r.billable_s, r.price_version, r.month,
     )  # fmt: skip
-    exact = Fraction(r.unit_price * r.quantity) * r.billable_s / 3600
-    return Charge(record, r.unit_price, exact, Money(r.amount, currency))
+    return Charge(record, r.unit_price, Money(r.amount, currency))
 
 
 class UsageRepo:

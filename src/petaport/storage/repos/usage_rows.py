@@ -32,7 +32,10 @@ COLUMNS = tuple(c.name for c in USAGE.c)
 # Column names from the table model, no outside input.
 INSERT_SQL = (f"INSERT INTO usage_records ({', '.join(COLUMNS)}) "  # noqa: S608
               f"VALUES ({', '.join('?' * len(COLUMNS))})")  # fmt: skip
-COPY_SQL = f"COPY usage_records ({', '.join(COLUMNS)}) FROM STDIN"
+COPY_SQL = f"COPY usage_records ({', '.join(COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+# PostgreSQL's type of each column, for COPY's binary format, by its compiled SQL type.
+PG_TYPES = {"VARCHAR": "varchar", "NUMERIC": "numeric", "TIMESTAMP": "timestamptz",
+            "INTEGER": "int4", "BIGINT": "int8"}  # fmt: skip
 Row = list[Any]
 
 
@@ -95,6 +98,9 @@ def insert_usage(
 def _copy(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     driver = conn.connection.driver_connection  # psycopg's, in this transaction
     assert driver is not None
+    compiled = (conn.dialect.type_compiler_instance.process(c.type) for c in USAGE.c)
+    types = [PG_TYPES[sql.split("(")[0].split()[0]] for sql in compiled]
     with driver.cursor() as cur, cur.copy(COPY_SQL) as copy:
+        copy.set_types(types)
         for row in rows:
             copy.write_row(row)

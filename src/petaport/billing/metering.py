@@ -108,13 +108,21 @@ class UsageRecord:
 
 def attempt_usage(job: Job, attempt: Attempt, gpu_model: str | None) -> AttemptUsage:
     """Metering input from a stored job and attempt (``gpu_model`` of its node pool)."""
+    return usage_of(attempt, job.id, job.org_id, job.project_id, job.spec.qos, gpu_model)
+
+
+def usage_of(
+    attempt: Attempt, job_id: str, org_id: str, project_id: str, tier: QosTier,
+    gpu_model: str | None,
+) -> AttemptUsage:  # fmt: skip
+    """Metering input from a stored attempt and what metering needs of its job."""
     whole = sum(len(a.gpu_indices) for a in attempt.allocations)
     gpus = Decimal(attempt.gpu_milli) / 1000 if attempt.gpu_milli else Decimal(whole)
     ended = attempt.ended_at if attempt.state.is_terminal else None
     if attempt.started_at is None:
         raise ValueError(f"attempt {attempt.id} never started: nothing to meter")
     return AttemptUsage(
-        attempt.id, job.id, job.org_id, job.project_id, job.spec.qos, attempt.started_at, ended,
+        attempt.id, job_id, org_id, project_id, tier, attempt.started_at, ended,
         attempt.state if ended else None, gpus, gpu_model,
         sum(a.cpus for a in attempt.allocations), sum(a.memory_mb for a in attempt.allocations),
     )  # fmt: skip

@@ -44,10 +44,7 @@ from petaport.storage.repos.inventory import InventoryRepo
 from petaport.storage.repos.ledger import LedgerRepo
 from petaport.storage.repos.usage_attempts import DueAttempt, attempts_due
 
-# Attempts per transaction. 1,000 (about 20,000 records when catching up on a month) rather
-# than 200: SQLite writes each index page a batch touches once per commit, and a month's 1M
-# records rated 17% faster (bench/billing.py); the write lock is held about a second then.
-BATCH = 1000
+BATCH = 200
 log = logging.getLogger(__name__)
 
 

@@ -26,6 +26,7 @@ the invoices total the ledger's income for the month (revenue and credit notes, 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -47,7 +48,9 @@ from petaport.services.context import Context
 from petaport.services.invoices import issue_month
 from petaport.services.metering import meter_due
 from petaport.settings import Settings
+from petaport.storage.drawdown_tables import DrawdownRow
 from petaport.storage.money_tables import (
+    InvoiceLineRow,
     InvoiceRow,
     JournalEntryRow,
     PostingRow,
@@ -97,6 +100,44 @@ def _timed(fn: Any, *args: Any) -> tuple[Any, float, float]:
     began, began_cpu = time.perf_counter(), time.process_time()
     out = fn(*args)
     return out, time.perf_counter() - began, time.process_time() - began_cpu
+
+
+def runqueue_s() -> float | None:
+    """Seconds this process has waited, runnable, for a CPU (Linux ``schedstat``): the part
+    of wall time that is other processes' load, not ours."""
+    try:
+        return int(Path("/proc/self/schedstat").read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def server_cpu_s(ctx: Context) -> float | None:
+    """CPU seconds used so far by the PostgreSQL backends of this database, when the server
+    runs on this machine (read from ``/proc``); None for SQLite or a remote server."""
+    if ctx.db.dialect != "postgresql":
+        return None
+    with ctx.db.engine.connect() as conn:
+        q = "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+        pids = conn.exec_driver_sql(q).scalars().all()
+    try:
+        fields = [Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split() for pid in pids]
+    except OSError:
+        return None
+    return sum(int(f[11]) + int(f[12]) for f in fields) / os.sysconf("SC_CLK_TCK")
+
+
+def _rate(ctx: Context) -> tuple[Any, dict[str, Any]]:
+    """``meter_due`` timed: wall and CPU, and where the rest of the wall time went: waiting
+    for a CPU (the machine's load) and, on PostgreSQL, the server's CPU."""
+    wait, server = runqueue_s(), server_cpu_s(ctx)
+    metered, rate_s, rate_cpu = _timed(meter_due, ctx, NOW)
+    wait_after, server_after = runqueue_s(), server_cpu_s(ctx)
+    out = {"rate_s": round(rate_s, 2), "rate_cpu_s": round(rate_cpu, 2)}
+    if wait is not None and wait_after is not None:
+        out["rate_runqueue_s"] = round(wait_after - wait, 2)
+    if server is not None and server_after is not None:
+        out["rate_server_cpu_s"] = round(server_after - server, 2)
+    return metered, out
 
 
 def check(ctx: Context, c: Centre, metered: Any, issued: Any) -> dict[str, Any]:
@@ -149,6 +190,34 @@ def _problems(c: Centre, metered: Any, issued: Any, counts: tuple[int, int, int]
     return problems
 
 
+def digest(ctx: Context) -> str:
+    """SHA-256 of everything rating and invoicing stored, read back through the column types
+    (so the same on both databases): every usage record, subsidy split, journal entry and
+    posting in key order, and every invoice (by number, without its random id and issue
+    time) with its lines; entries without their creation time (a plan credit's is when it was
+    issued). Equal digests: the same money, to the cent."""
+    h = hashlib.sha256()
+    tables = ((UsageRecordRow, UsageRecordRow.source_id), (DrawdownRow, DrawdownRow.source_id),
+              (JournalEntryRow, JournalEntryRow.id),
+              (PostingRow, PostingRow.entry_id, PostingRow.seq))  # fmt: skip
+    i, line = InvoiceRow, InvoiceLineRow
+    invoices = (
+        select(i.number, i.org_id, i.month, i.status, i.currency, i.total, i.subsidy_total,
+               i.org_total, *[c for c in line.__table__.c if c.name != "invoice_id"])
+        .join(line, line.invoice_id == i.id).order_by(i.number, line.seq)
+    )  # fmt: skip
+    with ctx.db.transaction() as s:
+        for row, *key in tables:
+            columns = [
+                c for c in row.__table__.c if (row, c.name) != (JournalEntryRow, "created_at")
+            ]
+            for values in s.execute(select(*columns).order_by(*key)):
+                h.update(repr(tuple(values)).encode())
+        for values in s.execute(invoices):
+            h.update(repr(tuple(values)).encode())
+    return h.hexdigest()
+
+
 def baseline(ctx: Context) -> tuple[int, float]:
     """The same usage rows with one plain driver-level INSERT ... executemany (timed) into a
     table with a primary key only; returns (rows, seconds)."""
@@ -164,20 +233,23 @@ def baseline(ctx: Context) -> tuple[int, float]:
     return len(rows), time.perf_counter() - began
 
 
-def run(kind: str, c: Centre) -> dict[str, Any]:
+def run(kind: str, c: Centre, with_digest: bool = False) -> dict[str, Any]:
     with context(kind) as ctx:
         _, seed_s, _ = _timed(seed, ctx, c)
-        metered, rate_s, rate_cpu = _timed(meter_due, ctx, NOW)
+        metered, rating = _rate(ctx)
         issued, invoice_s, invoice_cpu = _timed(issue_month, ctx, ADMIN, MONTH)
         checked = check(ctx, c, metered, issued)
+        if with_digest:
+            checked["digest"] = digest(ctx)
         raw_rows, raw_s = baseline(ctx)
     return {
         "db": kind, "records": metered.records, "entries": metered.entries,
-        "seed_s": round(seed_s, 2), "rate_s": round(rate_s, 2), "rate_cpu_s": round(rate_cpu, 2),
+        "seed_s": round(seed_s, 2), **rating,
         "invoice_s": round(invoice_s, 2), "invoice_cpu_s": round(invoice_cpu, 2),
         "baseline_s": round(raw_s, 2), "baseline_rows": raw_rows,
-        "rate_ratio": round(rate_s / raw_s, 1) if raw_s else None,
-        "records_per_s": round(metered.records / rate_s) if rate_s else None, **checked,
+        "rate_ratio": round(rating["rate_s"] / raw_s, 1) if raw_s else None,
+        "records_per_s": round(metered.records / rating["rate_s"]) if rating["rate_s"] else None,
+        **checked,
     }  # fmt: skip
 
 
@@ -202,11 +274,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--digest",
+        action="store_true",
+        help="add a SHA-256 of the stored records, ledger and invoices",
+    )
     args = parser.parse_args(argv)
     load = os.getloadavg()
     c = centre(args.records, args.orgs, args.seed)
     kinds = ("sqlite", "postgres") if args.db == "both" else (args.db,)
-    rows = [run(kind, c) for kind in kinds]
+    rows = [run(kind, c, args.digest) for kind in kinds]
     if not args.json:
         _table(rows, c, load)
         return 0

@@ -198,12 +198,7 @@ def usage_entries(
         months.setdefault(charge.record.month, []).append(charge)
     out = []
     for group in months.values():
-        legs: dict[tuple[Account, str], Decimal] = {}  # whole cents: sums stay exact
-        for charge in group:
-            split = copay.get(charge.source_id, NO_COPAY) if isinstance(copay, Mapping) else copay
-            for account, money in _charge_legs(charge, org_id, mode, split):
-                key = (account, money.currency)
-                legs[key] = legs.get(key, ZERO) + money.amount
+        legs = _summed_legs(group, org_account(org_id, mode), copay)
         if not any(legs.values()):
             continue
         first = min(group, key=lambda c: (c.record.start, c.source_id))
@@ -211,6 +206,36 @@ def usage_entries(
                        org_id, *((a, Money(v, cur)) for (a, cur), v in legs.items()))  # fmt: skip
         out.append((entry, tuple(c.source_id for c in group)))
     return out
+
+
+def _summed_legs(
+    group: Iterable[Charge], org: Account, copay: CoPay | Mapping[str, CoPay]
+) -> dict[tuple[Account, str], Decimal]:
+    """Each account's sum of the legs ``_charge_legs`` gives each charge, in the order the
+    accounts first appear there (whole cents: sums stay exact). Keyed by plain strings while
+    summing: hashing an ``Account`` per leg was most of the time of a large batch."""
+    sums: dict[tuple[str, str, str], Decimal] = {}  # (kind, owner, currency) -> cents
+    for charge in group:
+        split = copay.get(charge.source_id, NO_COPAY) if isinstance(copay, Mapping) else copay
+        amount = charge.amount
+        cur = amount.currency
+        if split is NO_COPAY:
+            org_share, funder_share = amount.amount, ZERO
+        else:
+            org_money, funder_money = split.split(amount)
+            org_share, funder_share = org_money.amount, funder_money.amount
+        income = "revenue" if amount.amount > 0 else "credit_notes"
+        for key, value in ((("org", "", cur), org_share), ((income, "", cur), -amount.amount)):
+            sums[key] = sums.get(key, ZERO) + value
+        if split.funder_id:
+            key = ("funder", split.funder_id, cur)
+            sums[key] = sums.get(key, ZERO) + funder_share
+    accounts = {"org": org, "revenue": REVENUE, "credit_notes": CREDIT_NOTES}
+    return {
+        (accounts[kind] if kind in accounts else
+         Account(AccountKind.FUNDER_RECEIVABLE, owner), cur): value
+        for (kind, owner, cur), value in sums.items()
+    }  # fmt: skip
 
 
 def top_up_entry(org_id: str, amount: Money, at: datetime, source_id: str) -> JournalEntry:

@@ -108,13 +108,21 @@ class UsageRecord:
 
 def attempt_usage(job: Job, attempt: Attempt, gpu_model: str | None) -> AttemptUsage:
     """Metering input from a stored job and attempt (``gpu_model`` of its node pool)."""
+    return usage_of(attempt, job.id, job.org_id, job.project_id, job.spec.qos, gpu_model)
+
+
+def usage_of(
+    attempt: Attempt, job_id: str, org_id: str, project_id: str, tier: QosTier,
+    gpu_model: str | None,
+) -> AttemptUsage:  # fmt: skip
+    """Metering input from a stored attempt and what metering needs of its job."""
     whole = sum(len(a.gpu_indices) for a in attempt.allocations)
     gpus = Decimal(attempt.gpu_milli) / 1000 if attempt.gpu_milli else Decimal(whole)
     ended = attempt.ended_at if attempt.state.is_terminal else None
     if attempt.started_at is None:
         raise ValueError(f"attempt {attempt.id} never started: nothing to meter")
     return AttemptUsage(
-        attempt.id, job.id, job.org_id, job.project_id, job.spec.qos, attempt.started_at, ended,
+        attempt.id, job_id, org_id, project_id, tier, attempt.started_at, ended,
         attempt.state if ended else None, gpus, gpu_model,
         sum(a.cpus for a in attempt.allocations), sum(a.memory_mb for a in attempt.allocations),
     )  # fmt: skip
@@ -126,8 +134,16 @@ def _second(instant: datetime) -> int:
     return int(instant.timestamp() // 1)
 
 
+@lru_cache(maxsize=16384)  # pure; pieces start and end on the same hours again and again
 def _utc(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
+
+
+@lru_cache(maxsize=16384)
+def _labels(seconds: int) -> tuple[str, str]:
+    """The stamp of a piece starting at ``seconds`` (as in source ids) and its month."""
+    start = _utc(seconds)
+    return f"{start:%Y%m%dT%H%M%SZ}", month_of(start)
 
 
 @lru_cache(maxsize=8192)  # pure; metering asks for the same hour starts again and again
@@ -136,6 +152,7 @@ def month_of(instant: datetime) -> str:
     return instant.astimezone(HONG_KONG).strftime("%Y-%m")
 
 
+@lru_cache(maxsize=1024)
 def month_bounds(month: str) -> tuple[datetime, datetime]:
     """The UTC start (inclusive) and end (exclusive) of a Hong Kong month ``YYYY-MM``."""
     year, mon = (int(p) for p in month.split("-"))
@@ -196,14 +213,13 @@ class _Piece:
     start: datetime
     end: datetime
     stamp: str  # the start as in source ids
-    version_id: str
     month: str
+    version_id: str
 
 
 def _piece(book: PriceBook, span: tuple[int, int]) -> _Piece:
     start = _utc(span[0])
-    return _Piece(start, _utc(span[1]), f"{start:%Y%m%dT%H%M%SZ}", book.version_at(start).id,
-                  month_of(start))  # fmt: skip
+    return _Piece(start, _utc(span[1]), *_labels(span[0]), book.version_at(start).id)
 
 
 def _record(

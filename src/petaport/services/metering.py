@@ -27,7 +27,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from petaport.billing.ledger import BillingMode, JournalEntry, plan_fee_entry, usage_entries
-from petaport.billing.metering import attempt_usage, meter, month_bounds
+from petaport.billing.metering import attempt_usage, meter, month_bounds, usage_of
 from petaport.billing.plans import OrgBilling, Plan
 from petaport.billing.prices import PriceBook
 from petaport.billing.rating import Charge, rate
@@ -39,14 +39,10 @@ from petaport.services.context import Context
 from petaport.services.drawdown import split_new
 from petaport.services.grant_watch import check_grants
 from petaport.services.pricing import load_book
-from petaport.storage.repos.billing import (
-    MeteringRepo,
-    OrgBillingRepo,
-    UsageRepo,
-    attempts_to_meter,
-)
+from petaport.storage.repos.billing import MeteringRepo, OrgBillingRepo, UsageRepo
 from petaport.storage.repos.inventory import InventoryRepo
 from petaport.storage.repos.ledger import LedgerRepo
+from petaport.storage.repos.usage_attempts import DueAttempt, attempts_due
 
 BATCH = 200
 log = logging.getLogger(__name__)
@@ -70,10 +66,15 @@ def gpu_models(ctx: Context, pools: list[NodePool]) -> dict[str, str | None]:
 
 
 def _model(job: Job, attempt: Attempt, models: dict[str, str | None]) -> str | None:
+    return _gpu_model(attempt, job.spec.gpu_model, models)
+
+
+def _gpu_model(attempt: Attempt, asked: str | None, models: dict[str, str | None]) -> str | None:
+    """The GPU model of the first node the attempt holds GPUs on, else the one the job asked."""
     for alloc in attempt.allocations:
         if alloc.gpu_indices and models.get(alloc.node):
             return models[alloc.node]
-    return job.spec.gpu_model
+    return asked
 
 
 def charges_of(
@@ -83,6 +84,20 @@ def charges_of(
     if attempt.started_at is None:
         return ()
     usage = attempt_usage(job, attempt, _model(job, attempt, models))
+    return rate(meter(usage, book, now), book)
+
+
+def _charges_due(
+    d: DueAttempt, book: PriceBook, now: datetime, models: dict[str, str | None]
+) -> tuple[Charge, ...]:
+    """``charges_of`` for an attempt read by ``attempts_due`` (the same usage, so the same
+    charges)."""
+    a = d.attempt
+    if a.started_at is None:
+        return ()
+    usage = usage_of(
+        a, a.job_id, d.org_id, d.project_id, d.tier, _gpu_model(a, d.gpu_model, models)
+    )
     return rate(meter(usage, book, now), book)
 
 
@@ -100,14 +115,14 @@ def meter_due(ctx: Context, now: datetime | None = None) -> MeteringResult:
     last: str | None = None
     while True:
         with ctx.db.transaction() as s:
-            batch = attempts_to_meter(s, BATCH, last)
+            batch = attempts_due(s, BATCH, last)
             if not batch:
                 break
             new_records, new_entries = _meter_batch(s, batch, book, now, models, billing)
         looked += len(batch)
         records += new_records
         entries += new_entries
-        last = batch[-1][1].id
+        last = batch[-1].attempt.id
         if len(batch) < BATCH:
             break
     if records:
@@ -117,7 +132,7 @@ def meter_due(ctx: Context, now: datetime | None = None) -> MeteringResult:
 
 def _meter_batch(
     s: Session,
-    batch: list[tuple[Job, Attempt]],
+    batch: list[DueAttempt],
     book: PriceBook,
     now: datetime,
     models: dict[str, str | None],
@@ -126,17 +141,17 @@ def _meter_batch(
     """Store the batch's new records and post them: one journal entry per org and Hong Kong
     month (``usage_entries``; design note 009), which each record names."""
     usage, progress = UsageRepo(s), MeteringRepo(s)
-    known = usage.known_source_ids([a.id for _, a in batch])
+    ids = [d.attempt.id for d in batch]
+    known = usage.known_source_ids(ids)
     by_org: dict[str, list[Charge]] = {}
     new_records: list[Charge] = []  # in batch order: the order grants are drawn down in
     ran_on: dict[str, str | None] = {}  # attempt id -> GPU model, for the co-pay split
-    for job, attempt in batch:
-        new = [c for c in charges_of(job, attempt, book, now, models) if c.source_id not in known]
-        by_org.setdefault(job.org_id, []).extend(new)
+    for d in batch:
+        new = [c for c in _charges_due(d, book, now, models) if c.source_id not in known]
+        by_org.setdefault(d.org_id, []).extend(new)
         new_records += new
-        ran_on[attempt.id] = _model(job, attempt, models)
-    progress.mark_many([a.id for _, a in batch], now,
-                       {a.id for _, a in batch if a.state.is_terminal})  # fmt: skip
+        ran_on[d.attempt.id] = _gpu_model(d.attempt, d.gpu_model, models)
+    progress.mark_many(ids, now, {d.attempt.id for d in batch if d.attempt.state.is_terminal})
     splits = split_new(s, new_records, ran_on)
     entries: list[JournalEntry] = []
     entry_of: dict[str, str] = {}

@@ -34,6 +34,7 @@ from petaport.storage.money_tables import (
 )
 from petaport.storage.repos.jobs import attempt_from_row, job_from_row
 from petaport.storage.repos.ledger import cents_sum
+from petaport.storage.repos.usage_rows import COLUMNS, insert_usage, record_row
 from petaport.storage.tables import AttemptRow, JobRow
 
 USAGE = cast(Table, UsageRecordRow.__table__)
@@ -77,38 +78,16 @@ class PriceRepo:
 
 
 def _record_values(c: Charge, now: datetime, entry_id: str | None) -> dict[str, object]:
-    r = c.record
-    return {
-        "source_id": r.source_id, "kind": r.kind.value, "org_id": r.org_id,
-        "project_id": r.project_id, "job_id": r.job_id, "attempt_id": r.attempt_id,
-        "resource": r.resource.value, "gpu_model": r.gpu_model, "tier": r.tier.value,
-        "quantity": r.quantity, "start_at": r.start, "end_at": r.end,
-        "billable_s": r.billable_s, "price_version": r.price_version, "month": r.month,
-        "unit_price": c.unit_price, "amount": c.amount.amount,
-        "gpu_milli_s": gpu_milli_s(r), "metered_at": now, "entry_id": entry_id,
-    }  # fmt: skip
-
-
-def gpu_milli_s(r: UsageRecord) -> int:
-    """GPU-milliseconds of a GPU record (exact: GPU shares are whole thousandths)."""
-    if r.resource is not ResourceClass.GPU_HOUR:
-        return 0
-    value = r.unit_seconds * 1000
-    if value != value.to_integral_value():
-        raise ValueError(f"{r.source_id}: GPUs must be whole thousandths")
-    return int(value)
+    return dict(zip(COLUMNS, record_row(c, now, entry_id), strict=True))
 
 
 def charge_from_row(r: UsageRecordRow, currency: str) -> Charge:
-    from fractions import Fraction
-
     record = UsageRecord(
         r.source_id, RecordKind(r.kind), r.org_id, r.project_id, r.job_id, r.attempt_id,
         ResourceClass(r.resource), r.gpu_model, QosTier(r.tier), r.quantity, r.start_at,
         r.end_at, r.billable_s, r.price_version, r.month,
     )  # fmt: skip
-    exact = Fraction(r.unit_price * r.quantity) * r.billable_s / 3600
-    return Charge(record, r.unit_price, exact, Money(r.amount, currency))
+    return Charge(record, r.unit_price, Money(r.amount, currency))
 
 
 class UsageRepo:
@@ -131,10 +110,7 @@ class UsageRepo:
     ) -> None:
         """Store rated records (new source ids only: the primary key refuses a known one);
         ``entries``: source id -> id of the journal entry that posts it."""
-        if charges:
-            entry_of = (entries or {}).get
-            rows = [_record_values(c, now, entry_of(c.source_id)) for c in charges]
-            self.s.connection().execute(USAGE.insert(), rows)
+        insert_usage(self.s.connection(), charges, now, entries or {})
 
     def charges(
         self,

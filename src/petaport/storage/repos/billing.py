@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import cast
 
-from sqlalchemy import Table, bindparam, exists, func, select
+from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from petaport.billing.invoices import UsageTotal
@@ -22,7 +22,7 @@ from petaport.billing.prices import (
     ResourceClass,
 )
 from petaport.billing.rating import Charge
-from petaport.domain.jobs import Attempt, Job, QosTier
+from petaport.domain.jobs import QosTier
 from petaport.domain.money import Money
 from petaport.storage.drawdown_tables import DrawdownRow
 from petaport.storage.money_tables import (
@@ -32,10 +32,8 @@ from petaport.storage.money_tables import (
     PriceVersionRow,
     UsageRecordRow,
 )
-from petaport.storage.repos.jobs import attempt_from_row, job_from_row
 from petaport.storage.repos.ledger import cents_sum
 from petaport.storage.repos.usage_rows import COLUMNS, insert_usage, record_row
-from petaport.storage.tables import AttemptRow, JobRow
 
 USAGE = cast(Table, UsageRecordRow.__table__)
 METERED = cast(Table, MeteredAttemptRow.__table__)
@@ -255,23 +253,3 @@ class OrgBillingRepo:
         row.plan_gpu_hours = b.plan_gpu_hours
         row.updated_at = now
         self.s.flush()
-
-
-def attempts_to_meter(
-    session: Session, limit: int, after: str | None = None
-) -> list[tuple[Job, Attempt]]:
-    """Started attempts whose metering is not final yet (running, or ended since the last
-    metering run), oldest first, with their jobs."""
-    done = exists().where(
-        MeteredAttemptRow.attempt_id == AttemptRow.id, MeteredAttemptRow.final.is_(True)
-    )  # an anti-join on the primary key: NOT IN would re-read every final attempt per batch
-    q = (
-        select(AttemptRow, JobRow)
-        .join(JobRow, JobRow.id == AttemptRow.job_id)
-        .where(AttemptRow.started_at.is_not(None) | AttemptRow.ended_at.is_not(None))
-        .where(~done)
-        .where(AttemptRow.id > (after or ""))
-        .order_by(AttemptRow.id)
-        .limit(limit)
-    )
-    return [(job_from_row(j), attempt_from_row(a)) for a, j in session.execute(q)]

@@ -1,10 +1,10 @@
 """The attempts metering still has to do, read for metering only.
 
-``attempts_due`` returns what ``attempts_to_meter`` (``repos/billing.py``) returns, less the
-job: each attempt with the few things of its job that metering reads (org, project, QoS tier
-and requested GPU model, from the stored spec as ``spec_from_json`` reads them). Building and
-validating the whole ``Job`` and its spec through the ORM was a sixth of the CPU of rating a
-month (bench/billing.py); the attempts chosen and their order are the same.
+``attempts_due``: started attempts whose metering is not final yet (running, or ended since
+the last metering run), oldest first, each with the few things of its job that metering reads
+(org, project, QoS tier and requested GPU model, from the stored spec as ``spec_from_json``
+reads them). Building and validating the whole ``Job`` and its spec through the ORM was a
+sixth of the CPU of rating a month (bench/billing.py).
 """
 
 from __future__ import annotations

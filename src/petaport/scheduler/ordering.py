@@ -19,9 +19,9 @@ so the order never depends on the order of the snapshot's pending tuple.
 Keys are heap entries ``(k1, k2, k3, submitted_at, id, index, job)``.
 
 For ``default``, ``bounder`` gives a lower bound ``(k1, k2, k3)`` of the keys of a group of
-jobs (of one shape, QoS rank and tier, priority 0), without reading them, so that a cycle
-computes the keys of a group only when its walk reaches the bound (queues.py): most of a long
-queue never gets a key.
+jobs (of one shape, size class, QoS rank and tier, priority 0), without reading them, so that
+a cycle computes the keys of a group only when its walk reaches the bound (queues.py): most
+of a long queue never gets a key.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from datetime import datetime
 
 from petaport.scheduler.config import Policy
 from petaport.scheduler.cycle import Cycle
-from petaport.scheduler.snapshot import PendingJob
+from petaport.scheduler.snapshot import KEY_NOW, ORDER_GROUPS, SIZE_CLASSES, PendingJob
 
 Entry = tuple[float, float, float, datetime, str, int, PendingJob]
 Bound = tuple[float, float, float]  # smaller than every key it bounds (a shorter tuple)
@@ -105,29 +105,25 @@ def _multifactor(cycle: Cycle) -> Callable[[PendingJob, int], Entry]:
 
 def bounder(cycle: Cycle) -> Bounder | None:
     """For ``default`` with finite factors: a function giving, for a group of jobs of one
-    shape and group, a lower bound of their keys (None: no bound, key them now). None for
-    the other policies (their keys are cheap). It takes no job: a group's bound is the
-    smallest key any job of the group could have (priority 0, its tier, the largest fair
-    share, size and age terms); float sums are monotonic, so it is below every key."""
+    shape (``snapshot.order_class`` plus the tier), a lower bound of their keys (None: no
+    bound, key them now). None for the other policies (their keys are cheap). It reads no
+    job: a group's bound is the smallest key any job of the group could have (priority 0,
+    its tier, its QoS, the largest fair share, the size of the smallest estimate of its size
+    class, the largest age); float sums and products are monotonic, so it is below every
+    key of the group."""
     cfg = cycle.config
     if cfg.policy is not Policy.DEFAULT:
         return None
     w_fs, w_size, w_age = cfg.weight_fairshare, cfg.weight_size, cfg.weight_age
     qos = (0.0, cfg.weight_qos / 2, cfg.weight_qos)
     fair = max((w_fs * f for f in cycle.fair.values()), default=w_fs)
-    if not all(map(math.isfinite, (*qos, fair, w_fs, w_size, w_age))):
+    per_log = w_size / math.log1p(cfg.size_max_gpu_s)
+    if not all(map(math.isfinite, (*qos, fair, w_fs, w_size, w_age, per_log))):
         return None
-    best = [qos[rank] + max(fair, w_fs) + w_size + w_age for rank in range(3)]
-
-    def bound(group: int) -> Bound | None:
-        if group >= KEY_NOW:
-            return None
-        return (0.0, float(group % 2), -best[group // 2])
-
-    return bound
-
-
-# A shape's jobs are grouped (policy.gate): 2 * QoS rank + tier (1: beyond its tenant's
-# headroom) for jobs of priority 0 with a size estimate of at least 0 (or none), else KEY_NOW.
-KEY_NOW = 6  # keyed at once: priority not 0, or a size estimate below 0 (or no logarithm)
-GROUPS = KEY_NOW + 1
+    sizes = [max(w_size - per_log * c, 0.0) for c in range(SIZE_CLASSES)] + [w_size / 2]
+    best: list[Bound | None] = [None] * ORDER_GROUPS
+    for group in range(KEY_NOW):
+        size, rank = divmod(group // 2, 3)
+        score = qos[rank] + max(fair, w_fs) + sizes[size] + w_age
+        best[group] = (0.0, float(group % 2), -score)
+    return best.__getitem__

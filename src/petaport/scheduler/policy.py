@@ -30,12 +30,12 @@ from petaport.domain.jobs import PendingReason, QosTier
 from petaport.scheduler.backfill import admit, reserve
 from petaport.scheduler.config import Blocked
 from petaport.scheduler.cycle import Cycle, new_cycle
-from petaport.scheduler.ordering import GROUPS, KEY_NOW, bounder, keyer
+from petaport.scheduler.ordering import bounder, keyer
 from petaport.scheduler.placement import find
 from petaport.scheduler.preemption import Victims, preempt
 from petaport.scheduler.queues import Groups, Lane, Queues
 from petaport.scheduler.quotas import QuotaGate, Verdict
-from petaport.scheduler.snapshot import Decisions, PendingJob, Snapshot
+from petaport.scheduler.snapshot import ORDER_GROUPS, Decisions, PendingJob, Snapshot
 
 PREEMPT_SCAN = 50  # blocked jobs looked at per preemption attempt left, after the walk
 RESERVE_SCAN = 8  # blocked jobs looked at for the reservation, after the walk
@@ -73,12 +73,10 @@ def _schedule(snapshot: Snapshot) -> Decisions:
                      tuple(cycle.reservations))  # fmt: skip
 
 
-def gate(  # noqa: PLR0912 (one pass over every pending job: no calls per job)
-    cycle: Cycle, pending: Sequence[PendingJob]
-) -> tuple[Sorted, list[PendingJob]]:
+def gate(cycle: Cycle, pending: Sequence[PendingJob]) -> tuple[Sorted, list[PendingJob]]:
     """Phase 2, one pass: the jobs that might start now (GPU, then CPU-only) and those set
-    aside, each grouped by (the identity of) the job's shape and by QoS rank and tier
-    (ordering.GROUPS; queues.py keys them when needed: phase 3); and the jobs set aside that
+    aside, each grouped by (the identity of) the job's shape and by size, QoS rank and tier
+    (snapshot.order_class; queues.py keys them when needed: phase 3); and the jobs set aside that
     no step needs in order (given no key). Each project's headroom, which keys read, is
     taken here, before anything is charged, when its first job is let through.
     Every job gets its reason in ``cycle.reasons`` in the same pass: the gate's, or for a job
@@ -122,17 +120,13 @@ def gate(  # noqa: PLR0912 (one pass over every pending job: no calls per job)
         if tiers is None:
             unordered.append(job)
             continue
-        tier = False
+        group = job.order_class  # ordering.bounder
         if headroom is not None:
             left = headroom.get(job.project_id)
             if left is None:
                 left = headroom[job.project_id] = cycle.book.headroom(job.org_id, job.project_id)
-            tier = job.demand_milli > left
-        logged = job.gpu_s_log  # its group (ordering.GROUPS)
-        if job.priority or (job.gpu_s is not None if logged is None else logged < 0.0):
-            tiers[KEY_NOW].append(job)
-        else:
-            tiers[2 * job.qos_rank + tier].append(job)
+            group += job.demand_milli > left  # the tier
+        tiers[group].append(job)
     if quota is not None and not mixed:
         cycle.by_project = {p: slot[2] for p, slot in slots.items()}
         cycle.project_org = {p: slot[1] for p, slot in slots.items()}
@@ -149,7 +143,7 @@ def _group(
         return WHERE[where], None
     if where == ASIDE and skip_aside:
         return None, None
-    tiers: Groups = [[] for _ in range(GROUPS)]
+    tiers: Groups = [[] for _ in range(ORDER_GROUPS)]
     grouped[where][id(job.shape)] = tiers
     return None, tiers
 
@@ -158,7 +152,7 @@ _BROKE, _OVER = PendingReason.BUDGET_EXHAUSTED, PendingReason.QUOTA_EXCEEDED
 
 
 GPU, CPU, ASIDE = 0, 1, 2
-Grouped = dict[int, Groups]  # id(shape) -> jobs of that shape, by group (ordering.GROUPS)
+Grouped = dict[int, Groups]  # id(shape) -> jobs of that shape, by group (snapshot.order_class)
 Sorted = tuple[Grouped, Grouped, Grouped]  # GPU, CPU, ASIDE
 WHERE = (
     None, None, None, PendingReason.GPU_MODEL_UNAVAILABLE, PendingReason.PARTITION_CONFIG,

@@ -137,7 +137,7 @@ class Lanes:
                 yield from jobs
 
 
-Groups = list[list[PendingJob]]  # a shape's jobs by group (ordering.GROUPS)
+Groups = list[list[PendingJob]]  # a shape's jobs by group (snapshot.order_class)
 _FIRST = itemgetter(0, 1)
 
 

@@ -60,8 +60,9 @@ def schedule(snapshot: Snapshot) -> Decisions:
 
 def _schedule(snapshot: Snapshot) -> Decisions:
     cycle = new_cycle(snapshot)
-    (gpu, cpu, aside), unordered = gate(cycle, snapshot.pending)
-    queues = Queues((gpu.values(), cpu.values(), aside.values()), keyer(cycle), bounder(cycle))
+    bound = bounder(cycle)
+    (gpu, cpu, aside), unordered = gate(cycle, snapshot.pending, lazy=bound is not None)
+    queues = Queues((gpu.values(), cpu.values(), aside.values()), keyer(cycle), bound)
     victims = Victims.of(cycle)
     walk(cycle, queues, victims)
     settle(cycle, queues, unordered, victims)
@@ -73,7 +74,9 @@ def _schedule(snapshot: Snapshot) -> Decisions:
                      tuple(cycle.reservations))  # fmt: skip
 
 
-def gate(cycle: Cycle, pending: Sequence[PendingJob]) -> tuple[Sorted, list[PendingJob]]:
+def gate(
+    cycle: Cycle, pending: Sequence[PendingJob], *, lazy: bool
+) -> tuple[Sorted, list[PendingJob]]:
     """Phase 2, one pass: the jobs that might start now (GPU, then CPU-only) and those set
     aside, each grouped by (the identity of) the job's shape and by size, QoS rank and tier
     (snapshot.order_class; queues.py keys them when needed: phase 3); and the jobs set aside that
@@ -102,7 +105,7 @@ def gate(cycle: Cycle, pending: Sequence[PendingJob]) -> tuple[Sorted, list[Pend
             continue
         found = memo.get(id(job.shape))
         if found is None:
-            found = memo[id(job.shape)] = _group(cycle, job, grouped, skip_aside)
+            found = memo[id(job.shape)] = _group(cycle, job, grouped, skip_aside, lazy)
         never, tiers = found
         if never is not None:
             reasons[job.id] = never
@@ -134,16 +137,18 @@ def gate(cycle: Cycle, pending: Sequence[PendingJob]) -> tuple[Sorted, list[Pend
 
 
 def _group(
-    cycle: Cycle, job: PendingJob, grouped: Sorted, skip_aside: bool
+    cycle: Cycle, job: PendingJob, grouped: Sorted, skip_aside: bool, lazy: bool
 ) -> tuple[PendingReason | None, Groups | None]:
-    """For the first job of a shape: the reason if it never fits, else the (new) group of
-    its shape, where it belongs (None: set aside, and no key needed)."""
+    """For the first job of a shape: the reason if it never fits, else the (new) groups of
+    its shape, where they belong (None: set aside, and no key needed); not ``lazy``: all
+    groups one list."""
     where = _where(cycle, job)
     if where > ASIDE:
         return WHERE[where], None
     if where == ASIDE and skip_aside:
         return None, None
-    tiers: Groups = [[] for _ in range(ORDER_GROUPS)]
+    # keyed at once: one list for all groups (Lanes reads group 0)
+    tiers: Groups = [[] for _ in range(ORDER_GROUPS)] if lazy else [[]] * ORDER_GROUPS
     grouped[where][id(job.shape)] = tiers
     return None, tiers
 

@@ -38,10 +38,10 @@ class Lane(enum.Enum):
 class Lanes:
     """Heaps of entries, one per job shape, and a heap of their open heads.
 
-    A lane's jobs come in groups (one per QoS tier); with a ``bound`` (ordering.py) a group
-    gets its keys only when nothing keyed in its lane comes before the group's bound, so the
-    head of a lane is always its first job in order and a lane closed early never keys most
-    of its jobs."""
+    A lane's jobs come in groups (``snapshot.order_class`` plus the tier); with a ``bound``
+    (ordering.py) a group gets its keys only when nothing keyed in its lane comes before the
+    group's bound, so the head of a lane is always its first job in order and a lane closed
+    early never keys most of its jobs. Without a bound every job is keyed at once."""
 
     def __init__(
         self,
@@ -49,29 +49,47 @@ class Lanes:
         key: Callable[[PendingJob, int], Entry],
         bound: Bounder | None,
     ) -> None:
-        """``groups``: per shape (by identity: shapes are interned), the jobs per QoS rank."""
+        """``groups``: per shape (by identity: shapes are interned), the jobs per group
+        (``snapshot.order_class`` plus tier); without a bound, one list for all groups."""
         self.key, self.bound = key, bound
         self.count = count()  # entry indexes (ids are unique: they never decide the order)
         self.lanes: dict[Shape, list[Entry]] = {}
+        # per lane, its groups not yet keyed, by bound (none without a bound)
         self.waiting: dict[Shape, list[tuple[Bound, int, list[PendingJob]]]] = {}
-        for tiers in groups:
-            for group, jobs in enumerate(tiers):
-                if jobs:
-                    self._add(jobs, group)
-        for shape, lane in self.lanes.items():
-            heapq.heapify(lane)
-            self.waiting[shape].sort(key=_FIRST)
-            self._settle(shape)
+        if bound is None:
+            self._key_all(groups)
+        else:
+            for tiers in groups:
+                for group, jobs in enumerate(tiers):
+                    if jobs:
+                        self._add(jobs, bound(group))
+            for shape, lane in self.lanes.items():
+                heapq.heapify(lane)
+                self.waiting[shape].sort(key=_FIRST)
+                self._settle(shape)
         self.heads = [lane[0] for lane in self.lanes.values() if lane]
         heapq.heapify(self.heads)
 
-    def _add(self, jobs: list[PendingJob], group: int) -> None:
+    def _key_all(self, groups: Iterable[Groups]) -> None:
+        key, index, lanes = self.key, self.count, self.lanes
+        for tiers in groups:
+            jobs = tiers[0]  # one list for all groups
+            if jobs:
+                entries = [key(j, next(index)) for j in jobs]
+                lane = lanes.get(jobs[0].shape)
+                if lane is None:
+                    lanes[jobs[0].shape] = entries
+                else:  # equal shapes that are not identical (rare) share a lane
+                    lane.extend(entries)
+        for lane in lanes.values():
+            heapq.heapify(lane)
+
+    def _add(self, jobs: list[PendingJob], bound: Bound | None) -> None:
         shape = jobs[0].shape
         lane = self.lanes.get(shape)
         if lane is None:  # equal shapes that are not identical (rare) share a lane
             lane = self.lanes[shape] = []
             self.waiting[shape] = []
-        bound = None if self.bound is None else self.bound(group)
         if bound is None:
             key, index = self.key, self.count
             lane.extend([key(j, next(index)) for j in jobs])
@@ -81,7 +99,10 @@ class Lanes:
     def _settle(self, shape: Shape) -> None:
         """Key the groups of the lane whose bound comes before its head (or all, in order,
         until one does not), so that the head is the lane's first entry."""
-        lane, waiting = self.lanes[shape], self.waiting[shape]
+        waiting = self.waiting.get(shape)
+        if not waiting:
+            return
+        lane = self.lanes[shape]
         while waiting and (not lane or waiting[0][0] < lane[0]):
             jobs = waiting.pop(0)[2]
             key, index = self.key, self.count
@@ -119,13 +140,14 @@ class Lanes:
         heapq.heapify(kept)
         self.lanes[shape] = kept
         waiting = []
-        for bound, n, jobs in self.waiting[shape]:
+        for bound, n, jobs in self.waiting.get(shape, ()):
             mine: list[PendingJob] = []
             for j in jobs:
                 (mine if keep(j) else dropped).append(j)
             if mine:  # a group's bound bounds any part of it
                 waiting.append((bound, n, mine))
-        self.waiting[shape] = waiting
+        if waiting or shape in self.waiting:
+            self.waiting[shape] = waiting
         return dropped
 
     def rest(self) -> Iterator[PendingJob]:

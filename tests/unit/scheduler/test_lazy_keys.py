@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from petaport.domain.jobs import QosTier
-from petaport.scheduler import PendingJob, PolicyConfig, Snapshot, schedule
+from petaport.scheduler import Decisions, PendingJob, PolicyConfig, Snapshot, ordering, schedule
 from petaport.scheduler import policy as policy_module
 from petaport.scheduler.cycle import new_cycle
 from petaport.scheduler.ordering import bounder, keys
@@ -60,7 +60,9 @@ def cycles(draw: st.DrawFn) -> Snapshot:
 @given(cycles())
 def test_a_groups_bound_is_below_every_key_of_the_group(s: Snapshot) -> None:
     cycle = new_cycle(s)
-    bound = bounder(cycle)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(ordering, "LAZY_FROM", 0)  # bounds for a short queue too
+        bound = bounder(cycle)
     assert bound is not None
     entries = keys(cycle, s.pending)  # fills cycle.headroom as the gate does
     for entry in entries:
@@ -92,25 +94,33 @@ def test_order_class(priority: int, gpu_s: float | None, want: int) -> None:
     assert order_class(priority, gpu_s, logged, 0) == want
 
 
-def _eager(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(policy_module, "bounder", lambda cycle: None)
+def _lazy_and_eager(s: Snapshot) -> tuple[Decisions, Decisions]:
+    """The decisions with keys made late (even for a short queue) and all made at once."""
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(ordering, "LAZY_FROM", 0)
+        lazy = schedule(s)
+        m.setattr(policy_module, "bounder", lambda cycle: None)
+        eager = schedule(s)
+    return lazy, eager
+
+
+def test_a_short_queue_is_keyed_at_once() -> None:
+    s = snap([node(free=(0,))], [job("a")])
+    assert bounder(new_cycle(s)) is None
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(ordering, "LAZY_FROM", 1)
+        assert bounder(new_cycle(s)) is not None
 
 
 @settings(max_examples=200, deadline=None)
 @given(snapshots())
 def test_keying_late_changes_no_decision(s: Snapshot) -> None:
-    lazy = schedule(s)
-    with pytest.MonkeyPatch.context() as m:
-        _eager(m)
-        eager = schedule(s)
+    lazy, eager = _lazy_and_eager(s)
     assert lazy == eager
 
 
 @settings(max_examples=150, deadline=None)
 @given(cycles())
 def test_keying_late_changes_no_decision_under_any_weights(s: Snapshot) -> None:
-    lazy = schedule(s)
-    with pytest.MonkeyPatch.context() as m:
-        _eager(m)
-        eager = schedule(s)
+    lazy, eager = _lazy_and_eager(s)
     assert lazy == eager

@@ -87,7 +87,7 @@ def gate(
     grouped: Sorted = ({}, {}, {})  # GPU, CPU, ASIDE
     unordered: list[PendingJob] = []
     skip_aside = cycle.blocked is Blocked.SKIP and not cycle.attempts_left
-    headroom = cycle.headroom if cycle.book.active else None
+    headroom, book = cycle.headroom, cycle.book
     exhausted = cycle.snapshot.exhausted_projects
     reasons = cycle.reasons
     broke, over, waiting = _BROKE, _OVER, PendingReason.RESOURCES
@@ -96,43 +96,45 @@ def gate(
     # id(shape) -> its reason if it never fits, else its group (None: unordered); shapes are
     # interned, and alive all cycle
     memo: dict[int, tuple[PendingReason | None, Groups | None]] = {}
-    # per project: its room under all-model caps, its org, the jobs let through
-    slots: dict[str, tuple[float, str, list[PendingJob]]] = {}
+    slots: dict[str, _Slot] = {}
+    slot: _Slot
     mixed = False  # a project in two orgs: bulk_reasons then scans every job
     for job in pending:
         if job.budget_exhausted or job.project_id in exhausted:
             reasons[job.id] = broke
             continue
-        found = memo.get(id(job.shape))
+        found = memo.get(job.shape_key)
         if found is None:
-            found = memo[id(job.shape)] = _group(cycle, job, grouped, skip_aside, lazy)
+            found = memo[job.shape_key] = _group(cycle, job, grouped, skip_aside, lazy)
         never, tiers = found
         if never is not None:
             reasons[job.id] = never
             continue
         if quota is not None:
-            slot = slots.get(job.project_id)
-            if slot is None:
-                slot = slots[job.project_id] = (quota.room_of(job), job.org_id, [])
-            if job.demand_milli > slot[0] or (by_model and quota.over_by_model(job)):
+            got = slots.get(job.project_id)
+            if got is None:
+                got = slots[job.project_id] = _Slot(quota.room_of(job), job.org_id)
+            slot = got
+            if job.demand_milli > slot.room or (by_model and quota.over_by_model(job)):
                 reasons[job.id] = over
                 continue
-            mixed = mixed or slot[1] != job.org_id
-            slot[2].append(job)
+            mixed = mixed or slot.org != job.org_id
+            slot.jobs.append(job)
         reasons[job.id] = waiting
         if tiers is None:
             unordered.append(job)
             continue
         group = job.order_class  # ordering.bounder
-        if headroom is not None:
-            left = headroom.get(job.project_id)
+        if quota is not None:  # the tier: beyond the headroom (taken at the first job keyed)
+            left = slot.left
             if left is None:
-                left = headroom[job.project_id] = cycle.book.headroom(job.org_id, job.project_id)
-            group += job.demand_milli > left  # the tier
+                left = book.headroom(job.org_id, job.project_id)
+                slot.left = headroom[job.project_id] = left
+            group += job.demand_milli > left
         tiers[group].append(job)
     if quota is not None and not mixed:
-        cycle.by_project = {p: slot[2] for p, slot in slots.items()}
-        cycle.project_org = {p: slot[1] for p, slot in slots.items()}
+        cycle.by_project = {p: got.jobs for p, got in slots.items()}
+        cycle.project_org = {p: got.org for p, got in slots.items()}
     return grouped, unordered
 
 
@@ -149,11 +151,23 @@ def _group(
         return None, None
     # keyed at once: one list for all groups (Lanes reads group 0)
     tiers: Groups = [[] for _ in range(ORDER_GROUPS)] if lazy else [[]] * ORDER_GROUPS
-    grouped[where][id(job.shape)] = tiers
+    grouped[where][job.shape_key] = tiers
     return None, tiers
 
 
 _BROKE, _OVER = PendingReason.BUDGET_EXHAUSTED, PendingReason.QUOTA_EXCEEDED
+
+
+class _Slot:
+    """What the gate keeps per project: its room under all-model caps, its org, the jobs let
+    through and its headroom (once a job of it is keyed)."""
+
+    __slots__ = ("jobs", "left", "org", "room")
+
+    def __init__(self, room: float, org: str) -> None:
+        self.room, self.org = room, org
+        self.jobs: list[PendingJob] = []
+        self.left: float | None = None
 
 
 GPU, CPU, ASIDE = 0, 1, 2

@@ -85,7 +85,7 @@ class PendingJob:
     any) names the node pools it may run on: the live service sets it to the pools in Hong Kong
     for a job that uses resident-only data (``docs/catalogue.md``).
 
-    The last seven fields are derived once, at construction, so that a cycle over 100,000 jobs
+    The last eight fields are derived once, at construction, so that a cycle over 100,000 jobs
     does not recompute them (the simulator keeps its PendingJobs across cycles).
     """
 
@@ -115,6 +115,7 @@ class PendingJob:
     shape: Shape = field(init=False, repr=False, compare=False)
     qos_rank: int = field(init=False, repr=False, compare=False)  # QOS_RANK: 0 preemptible
     order_class: int = field(init=False, repr=False, compare=False)  # see order_class()
+    shape_key: int = field(init=False, repr=False, compare=False)  # id(shape): it holds it
 
     def __post_init__(self) -> None:
         milli = self.gpu_milli if self.fractional else self.gpus * self.nodes * MILLI
@@ -130,6 +131,7 @@ class PendingJob:
         logged = None if gpu_s is None or gpu_s <= -1 else math.log1p(gpu_s)
         object.__setattr__(self, "gpu_s_log", logged)
         object.__setattr__(self, "shape", shape)
+        object.__setattr__(self, "shape_key", id(shape))
         rank = QOS_RANK.get(self.qos)
         rank = QOS_RANK[QosTier(self.qos)] if rank is None else rank
         object.__setattr__(self, "qos_rank", rank)

@@ -17,6 +17,11 @@ so the order never depends on the order of the snapshot's pending tuple.
 - ``sjf_oracle``: shortest true duration first (prediction, then walltime, when unknown).
 
 Keys are heap entries ``(k1, k2, k3, submitted_at, id, index, job)``.
+
+For ``default``, ``bounder`` gives a lower bound ``(k1, k2, k3)`` of the keys of a group of
+jobs (of one shape, size class, QoS rank and tier, priority 0), without reading them, so that
+a cycle computes the keys of a group only when its walk reaches the bound (queues.py): most
+of a long queue never gets a key.
 """
 
 from __future__ import annotations
@@ -27,9 +32,11 @@ from datetime import datetime
 
 from petaport.scheduler.config import Policy
 from petaport.scheduler.cycle import Cycle
-from petaport.scheduler.snapshot import PendingJob
+from petaport.scheduler.snapshot import KEY_NOW, SIZE_CLASSES, PendingJob
 
 Entry = tuple[float, float, float, datetime, str, int, PendingJob]
+Bound = tuple[float, float, float]  # smaller than every key it bounds (a shorter tuple)
+Bounder = Callable[[int], Bound | None]
 INF = float("inf")
 
 
@@ -94,3 +101,36 @@ def _multifactor(cycle: Cycle) -> Callable[[PendingJob, int], Entry]:
         return (-j.priority, tier, -score, j.submitted_at, j.id, i, j)
 
     return key
+
+
+def bounder(cycle: Cycle) -> Bounder | None:
+    """For ``default`` with finite factors and a long queue (``LAZY_FROM``): a function
+    giving, for a group of jobs of one shape (``snapshot.order_class`` plus the tier), a
+    lower bound of their keys (None: no bound, key them now). None otherwise (keys are
+    cheap for the other policies; a short queue is keyed at once, with less to do). It reads no
+    job: a group's bound is the smallest key any job of the group could have (priority 0,
+    its tier, its QoS, the largest fair share, the size of the smallest estimate of its size
+    class, the largest age); float sums and products are monotonic, so it is below every
+    key of the group."""
+    cfg = cycle.config
+    if cfg.policy is not Policy.DEFAULT or len(cycle.snapshot.pending) < LAZY_FROM:
+        return None
+    w_fs, w_size, w_age = cfg.weight_fairshare, cfg.weight_size, cfg.weight_age
+    qos = (0.0, cfg.weight_qos / 2, cfg.weight_qos)
+    factors = cycle.fair.values()
+    fair = max(w_fs, w_fs * max(factors)) if factors else w_fs
+    per_log, half = w_size / math.log1p(cfg.size_max_gpu_s), w_size / 2
+    if not all(map(math.isfinite, (*qos, fair, sum(factors), w_size, w_age, per_log))):
+        return None  # (a NaN factor could hide from max: the sum shows it)
+
+    def bound(group: int) -> Bound | None:
+        if group >= KEY_NOW:
+            return None
+        size, rank = divmod(group >> 1, 3)
+        biggest = half if size == SIZE_CLASSES else max(w_size - per_log * size, 0.0)
+        return (0.0, float(group & 1), -(qos[rank] + fair + biggest + w_age))
+
+    return bound
+
+
+LAZY_FROM = 1_000  # fewer pending jobs: key them all at once (less to do per cycle)

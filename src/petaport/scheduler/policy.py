@@ -9,8 +9,8 @@ Phases, each a small function:
    that might fit now, CPU-only jobs and jobs set aside (all memoised per job shape). In the
    same pass every job gets its reason: the gate's, or Resources until a later phase says
    otherwise.
-3. ordering (ordering.py): the gate gives each job it lets through the policy's key, in the
-   same pass; the keys go into three heaps (queues.py).
+3. ordering (ordering.py): the policy's key, given (queues.py) to a group of jobs of one
+   shape only when the walk reaches the group's bound, so most jobs of a long queue get none.
 4. ``walk``: take jobs in order while anything may still start; ``consider`` each: quota,
    placement, the reservation's veto (backfill), else ``blocked``: preemption, the reservation
    or a stop.
@@ -23,20 +23,19 @@ Every pending job ends with exactly one decision: a Start or a reason.
 from __future__ import annotations
 
 import gc
-from collections.abc import Sequence
-from itertools import count
-from operator import itemgetter
+from collections.abc import Callable, Sequence
+from operator import attrgetter
 
 from petaport.domain.jobs import PendingReason, QosTier
 from petaport.scheduler.backfill import admit, reserve
 from petaport.scheduler.config import Blocked
 from petaport.scheduler.cycle import Cycle, new_cycle
-from petaport.scheduler.ordering import Entry, keyer
+from petaport.scheduler.ordering import bounder, keyer
 from petaport.scheduler.placement import find
 from petaport.scheduler.preemption import Victims, preempt
-from petaport.scheduler.queues import Lane, Queues
+from petaport.scheduler.queues import Groups, Lane, Queues
 from petaport.scheduler.quotas import QuotaGate, Verdict
-from petaport.scheduler.snapshot import Decisions, PendingJob, Snapshot
+from petaport.scheduler.snapshot import ORDER_GROUPS, Decisions, PendingJob, Snapshot
 
 PREEMPT_SCAN = 50  # blocked jobs looked at per preemption attempt left, after the walk
 RESERVE_SCAN = 8  # blocked jobs looked at for the reservation, after the walk
@@ -61,8 +60,9 @@ def schedule(snapshot: Snapshot) -> Decisions:
 
 def _schedule(snapshot: Snapshot) -> Decisions:
     cycle = new_cycle(snapshot)
-    gpu, cpu, aside, unordered = gate(cycle, snapshot.pending)
-    queues = Queues(gpu.values(), cpu.values(), aside)
+    bound = bounder(cycle)
+    (gpu, cpu, aside), unordered = gate(cycle, snapshot.pending, lazy=bound is not None)
+    queues = Queues((gpu.values(), cpu.values(), aside.values()), keyer(cycle), bound)
     victims = Victims.of(cycle)
     walk(cycle, queues, victims)
     settle(cycle, queues, unordered, victims)
@@ -75,70 +75,104 @@ def _schedule(snapshot: Snapshot) -> Decisions:
 
 
 def gate(
-    cycle: Cycle, pending: Sequence[PendingJob]
-) -> tuple[Grouped, Grouped, list[Entry], list[PendingJob]]:
-    """Phases 2 and 3, one pass: the ordered entries (ordering.py) of GPU jobs that might fit
-    now and of CPU-only jobs, each grouped by (the identity of) the job's shape, the entries
-    of jobs set aside; and the jobs set aside that no step needs in order (given no key).
+    cycle: Cycle, pending: Sequence[PendingJob], *, lazy: bool
+) -> tuple[Sorted, list[PendingJob]]:
+    """Phase 2, one pass: the jobs that might start now (GPU, then CPU-only) and those set
+    aside, each grouped by (the identity of) the job's shape and by size, QoS rank and tier
+    (snapshot.order_class; queues.py keys them when needed: phase 3); and the jobs set aside that
+    no step needs in order (given no key). Each project's headroom, which keys read, is
+    taken here, before anything is charged, when its first job is let through.
     Every job gets its reason in ``cycle.reasons`` in the same pass: the gate's, or for a job
     let through Resources, until a later phase says otherwise (``cycle.waits``)."""
-    grouped: tuple[Grouped, Grouped] = ({}, {})  # GPU, CPU
-    aside: list[Entry] = []
-    counts = [count(), count(), count()]  # per GPU, CPU, ASIDE: the index in each entry
+    grouped: Sorted = ({}, {}, {})  # GPU, CPU, ASIDE
     unordered: list[PendingJob] = []
     skip_aside = cycle.blocked is Blocked.SKIP and not cycle.attempts_left
-    key = keyer(cycle)  # each job gets its key as soon as it is let through: it is in cache
+    headroom, book = cycle.headroom, cycle.book
     exhausted = cycle.snapshot.exhausted_projects
     reasons = cycle.reasons
     broke, over, waiting = _BROKE, _OVER, PendingReason.RESOURCES
     quota = QuotaGate(cycle.book, cycle.cap.models_for) if cycle.book.active else None
     by_model = quota is not None and bool(quota.by_model)
-    memo: dict[int, int] = {}  # id(shape) -> where: shapes are interned, and alive all cycle
-    # per project: its room under all-model caps, its org, the jobs let through
-    slots: dict[str, tuple[float, str, list[PendingJob]]] = {}
+    # id(shape) -> its reason if it never fits, else its group (None: unordered); shapes are
+    # interned, and alive all cycle
+    memo: dict[int, tuple[PendingReason | None, Groups | None]] = {}
+    slots: dict[str, _Slot] = {}
+    slot: _Slot
     mixed = False  # a project in two orgs: bulk_reasons then scans every job
     for job in pending:
         if job.budget_exhausted or job.project_id in exhausted:
             reasons[job.id] = broke
             continue
-        shape = job.shape
-        where = memo.get(id(shape))
-        if where is None:
-            where = memo[id(shape)] = _where(cycle, job)
-        if where > ASIDE:
-            reasons[job.id] = WHERE[where]  # type: ignore[assignment]
+        found = memo.get(job.shape_key)
+        if found is None:
+            found = memo[job.shape_key] = _group(cycle, job, grouped, skip_aside, lazy)
+        never, tiers = found
+        if never is not None:
+            reasons[job.id] = never
             continue
         if quota is not None:
-            slot = slots.get(job.project_id)
-            if slot is None:
-                slot = slots[job.project_id] = (quota.room_of(job), job.org_id, [])
-            if job.demand_milli > slot[0] or (by_model and quota.over_by_model(job)):
+            got = slots.get(job.project_id)
+            if got is None:
+                got = slots[job.project_id] = _Slot(quota.room_of(job), job.org_id)
+            slot = got
+            if job.demand_milli > slot.room or (by_model and quota.over_by_model(job)):
                 reasons[job.id] = over
                 continue
-            mixed = mixed or slot[1] != job.org_id
-            slot[2].append(job)
+            mixed = mixed or slot.org != job.org_id
+            slot.jobs.append(job)
         reasons[job.id] = waiting
-        if where == ASIDE:
-            if skip_aside:
-                unordered.append(job)
-            else:
-                aside.append(key(job, next(counts[ASIDE])))
+        if tiers is None:
+            unordered.append(job)
             continue
-        lane = grouped[where].get(id(shape))
-        if lane is None:
-            lane = grouped[where][id(shape)] = []
-        lane.append(key(job, next(counts[where])))
+        group = job.order_class  # ordering.bounder
+        if quota is not None:  # the tier: beyond the headroom (taken at the first job keyed)
+            left = slot.left
+            if left is None:
+                left = book.headroom(job.org_id, job.project_id)
+                slot.left = headroom[job.project_id] = left
+            group += job.demand_milli > left
+        tiers[group].append(job)
     if quota is not None and not mixed:
-        cycle.by_project = {p: slot[2] for p, slot in slots.items()}
-        cycle.project_org = {p: slot[1] for p, slot in slots.items()}
-    return grouped[GPU], grouped[CPU], aside, unordered
+        cycle.by_project = {p: got.jobs for p, got in slots.items()}
+        cycle.project_org = {p: got.org for p, got in slots.items()}
+    return grouped, unordered
+
+
+def _group(
+    cycle: Cycle, job: PendingJob, grouped: Sorted, skip_aside: bool, lazy: bool
+) -> tuple[PendingReason | None, Groups | None]:
+    """For the first job of a shape: the reason if it never fits, else the (new) groups of
+    its shape, where they belong (None: set aside, and no key needed); not ``lazy``: all
+    groups one list."""
+    where = _where(cycle, job)
+    if where > ASIDE:
+        return WHERE[where], None
+    if where == ASIDE and skip_aside:
+        return None, None
+    # keyed at once: one list for all groups (Lanes reads group 0)
+    tiers: Groups = [[] for _ in range(ORDER_GROUPS)] if lazy else [[]] * ORDER_GROUPS
+    grouped[where][job.shape_key] = tiers
+    return None, tiers
 
 
 _BROKE, _OVER = PendingReason.BUDGET_EXHAUSTED, PendingReason.QUOTA_EXCEEDED
 
 
+class _Slot:
+    """What the gate keeps per project: its room under all-model caps, its org, the jobs let
+    through and its headroom (once a job of it is keyed)."""
+
+    __slots__ = ("jobs", "left", "org", "room")
+
+    def __init__(self, room: float, org: str) -> None:
+        self.room, self.org = room, org
+        self.jobs: list[PendingJob] = []
+        self.left: float | None = None
+
+
 GPU, CPU, ASIDE = 0, 1, 2
-Grouped = dict[int, list[Entry]]  # id(shape) -> entries of jobs of that shape
+Grouped = dict[int, Groups]  # id(shape) -> jobs of that shape, by group (snapshot.order_class)
+Sorted = tuple[Grouped, Grouped, Grouped]  # GPU, CPU, ASIDE
 WHERE = (
     None, None, None, PendingReason.GPU_MODEL_UNAVAILABLE, PendingReason.PARTITION_CONFIG,
     PendingReason.POOL_UNAVAILABLE,
@@ -162,7 +196,7 @@ def walk(cycle: Cycle, queues: Queues, victims: Victims | None) -> None:
     """Phase 4: take jobs in order while anything may still start."""
     while (entry := queues.next(cycle)) is not None:
         dropped = queues.done(entry, consider(cycle, entry[6], victims), cycle.ends_in_time_test)
-        cycle.waits.update(dict.fromkeys([e[4] for e in dropped], PendingReason.PRIORITY))
+        cycle.waits.update(dict.fromkeys([j.id for j in dropped], PendingReason.PRIORITY))
 
 
 def consider(cycle: Cycle, job: PendingJob, victims: Victims | None) -> Lane:
@@ -239,13 +273,15 @@ def settle(
         scan -= 1
         if scan <= 0 or not (reserve_next or preempt_next):
             break
-    bulk_reasons(cycle, rest, queues.rest())
+    bulk_reasons(cycle, rest, queues.rest)
 
 
-def bulk_reasons(cycle: Cycle, jobs: list[PendingJob], entries: list[Entry]) -> None:
+def bulk_reasons(
+    cycle: Cycle, jobs: list[PendingJob], queued: Callable[[], list[PendingJob]]
+) -> None:
     """Resources for all (the gate's default; Priority behind a stop); QuotaExceeded where
     this cycle's starts used up a quota (jobs over quota before the cycle were caught by the
-    gate)."""
+    gate). ``jobs`` and ``queued()``: the jobs not walked (the second only if needed)."""
     quota = QuotaGate(cycle.book, cycle.cap.models_for)
     tight = quota.tight(cycle.book.touched, cycle.max_demand_milli)
     over: list[PendingJob] = []
@@ -261,19 +297,15 @@ def bulk_reasons(cycle: Cycle, jobs: list[PendingJob], entries: list[Entry]) -> 
                 if j.id not in waits and j.id not in started
             ]
         else:
-            over = [
-                j
-                for j in [*jobs, *[e[6] for e in entries]]
-                if j.project_id in tight or j.org_id in tight
-            ]
+            over = [j for j in [*jobs, *queued()] if j.project_id in tight or j.org_id in tight]
     if cycle.stopped:
         reasons, behind = cycle.reasons, PendingReason.PRIORITY
-        reasons.update(dict.fromkeys(map(_ID, entries), behind))
+        reasons.update(dict.fromkeys(map(_ID, queued()), behind))
         reasons.update(dict.fromkeys([j.id for j in jobs], behind))
     _quota_reasons(cycle, quota, over)
 
 
-_ID = itemgetter(4)
+_ID = attrgetter("id")
 
 
 def _quota_reasons(cycle: Cycle, quota: QuotaGate, jobs: list[PendingJob]) -> None:

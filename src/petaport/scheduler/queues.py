@@ -17,10 +17,12 @@ from __future__ import annotations
 import enum
 import heapq
 from collections.abc import Callable, Iterable, Iterator
+from itertools import count
+from operator import itemgetter
 
 from petaport.scheduler.config import Blocked
 from petaport.scheduler.cycle import Cycle
-from petaport.scheduler.ordering import Entry
+from petaport.scheduler.ordering import Bound, Bounder, Entry
 from petaport.scheduler.snapshot import PendingJob, Shape
 
 
@@ -34,22 +36,83 @@ class Lane(enum.Enum):
 
 
 class Lanes:
-    """Heaps of entries, one per job shape, and a heap of their open heads."""
+    """Heaps of entries, one per job shape, and a heap of their open heads.
 
-    def __init__(self, groups: Iterable[list[Entry]]) -> None:
-        """``groups``: the entries, grouped by the identity of their jobs' shapes (shapes are
-        interned), no group empty."""
+    A lane's jobs come in groups (``snapshot.order_class`` plus the tier); with a ``bound``
+    (ordering.py) a group gets its keys only when nothing keyed in its lane comes before the
+    group's bound, so the head of a lane is always its first job in order and a lane closed
+    early never keys most of its jobs. Without a bound every job is keyed at once."""
+
+    def __init__(
+        self,
+        groups: Iterable[Groups],
+        key: Callable[[PendingJob, int], Entry],
+        bound: Bounder | None,
+    ) -> None:
+        """``groups``: per shape (by identity: shapes are interned), the jobs per group
+        (``snapshot.order_class`` plus tier); without a bound, one list for all groups."""
+        self.key, self.bound = key, bound
+        self.count = count()  # entry indexes (ids are unique: they never decide the order)
         self.lanes: dict[Shape, list[Entry]] = {}
-        for lane in groups:
-            shape = lane[0][6].shape
-            if shape in self.lanes:  # equal, not identical (rare): one lane all the same
-                self.lanes[shape].extend(lane)
-            else:
-                self.lanes[shape] = lane
-        for lane in self.lanes.values():
-            heapq.heapify(lane)
-        self.heads = [lane[0] for lane in self.lanes.values()]
+        # per lane, its groups not yet keyed, by bound (none without a bound)
+        self.waiting: dict[Shape, list[tuple[Bound, int, list[PendingJob]]]] = {}
+        if bound is None:
+            self._key_all(groups)
+        else:
+            for tiers in groups:
+                for group, jobs in enumerate(tiers):
+                    if jobs:
+                        self._add(jobs, bound(group))
+            for shape, lane in self.lanes.items():
+                heapq.heapify(lane)
+                self.waiting[shape].sort(key=_FIRST)
+                self._settle(shape)
+        self.heads = [lane[0] for lane in self.lanes.values() if lane]
         heapq.heapify(self.heads)
+
+    def _key_all(self, groups: Iterable[Groups]) -> None:
+        key, index, lanes = self.key, self.count, self.lanes
+        for tiers in groups:
+            jobs = tiers[0]  # one list for all groups
+            if jobs:
+                entries = [key(j, next(index)) for j in jobs]
+                lane = lanes.get(jobs[0].shape)
+                if lane is None:
+                    lanes[jobs[0].shape] = entries
+                else:  # equal shapes that are not identical (rare) share a lane
+                    lane.extend(entries)
+        for lane in lanes.values():
+            heapq.heapify(lane)
+
+    def _add(self, jobs: list[PendingJob], bound: Bound | None) -> None:
+        shape = jobs[0].shape
+        lane = self.lanes.get(shape)
+        if lane is None:  # equal shapes that are not identical (rare) share a lane
+            lane = self.lanes[shape] = []
+            self.waiting[shape] = []
+        if bound is None:
+            key, index = self.key, self.count
+            lane.extend([key(j, next(index)) for j in jobs])
+        else:
+            self.waiting[shape].append((bound, len(self.waiting[shape]), jobs))
+
+    def _settle(self, shape: Shape) -> None:
+        """Key the groups of the lane whose bound comes before its head (or all, in order,
+        until one does not), so that the head is the lane's first entry."""
+        waiting = self.waiting.get(shape)
+        if not waiting:
+            return
+        lane = self.lanes[shape]
+        while waiting and (not lane or waiting[0][0] < lane[0]):
+            jobs = waiting.pop(0)[2]
+            key, index = self.key, self.count
+            lane.extend([key(j, next(index)) for j in jobs])
+            heapq.heapify(lane)
+
+    def first(self, shape: Shape) -> Entry | None:
+        self._settle(shape)
+        lane = self.lanes[shape]
+        return lane[0] if lane else None
 
     def pop(self) -> Entry:
         """The first open entry; its lane stays closed until ``reopen``."""
@@ -57,34 +120,60 @@ class Lanes:
         heapq.heappop(self.lanes[head[6].shape])
         return head
 
-    def reopen(self, entry: Entry) -> None:
-        lane = self.lanes[entry[6].shape]
-        if lane:
-            heapq.heappush(self.heads, lane[0])
+    def remove_first(self, shape: Shape) -> None:
+        heapq.heappop(self.lanes[shape])
 
-    def restrict(self, shape: Shape, keep: Callable[[PendingJob], bool]) -> list[Entry]:
-        """Keep only the entries of a (closed) lane that ``keep`` accepts; the others."""
+    def reopen(self, entry: Entry) -> None:
+        head = self.first(entry[6].shape)
+        if head is not None:
+            heapq.heappush(self.heads, head)
+
+    def restrict(self, shape: Shape, keep: Callable[[PendingJob], bool]) -> list[PendingJob]:
+        """Keep only the jobs of a (closed) lane that ``keep`` accepts; the others."""
         kept: list[Entry] = []
-        dropped: list[Entry] = []
+        dropped: list[PendingJob] = []
         for e in self.lanes[shape]:
-            (kept if keep(e[6]) else dropped).append(e)
+            if keep(e[6]):
+                kept.append(e)
+            else:
+                dropped.append(e[6])
         heapq.heapify(kept)
         self.lanes[shape] = kept
+        waiting = []
+        for bound, n, jobs in self.waiting.get(shape, ()):
+            mine: list[PendingJob] = []
+            for j in jobs:
+                (mine if keep(j) else dropped).append(j)
+            if mine:  # a group's bound bounds any part of it
+                waiting.append((bound, n, mine))
+        if waiting or shape in self.waiting:
+            self.waiting[shape] = waiting
         return dropped
 
-    def rest(self) -> Iterator[Entry]:
+    def rest(self) -> Iterator[PendingJob]:
         for lane in self.lanes.values():
-            yield from lane
+            for e in lane:
+                yield e[6]
+        for waiting in self.waiting.values():
+            for _, _, jobs in waiting:
+                yield from jobs
+
+
+Groups = list[list[PendingJob]]  # a shape's jobs by group (snapshot.order_class)
+_FIRST = itemgetter(0, 1)
 
 
 class Queues:
     def __init__(
-        self, gpu: Iterable[list[Entry]], cpu: Iterable[list[Entry]], aside: list[Entry]
+        self,
+        groups: tuple[Iterable[Groups], Iterable[Groups], Iterable[Groups]],
+        key: Callable[[PendingJob, int], Entry],
+        bound: Bounder | None,
     ) -> None:
-        """GPU and CPU entries grouped by shape (see ``Lanes``), the entries set aside."""
-        self.gpu, self.cpu = Lanes(gpu), Lanes(cpu)
-        heapq.heapify(aside)
-        self.aside = aside
+        """GPU jobs, CPU-only jobs and jobs set aside, grouped by shape and tier (see
+        ``Lanes``); the policy's key and, if keys may wait, its bound (ordering.py). The
+        lanes set aside are never closed: they are one queue, in order."""
+        self.gpu, self.cpu, self.aside = (Lanes(g, key, bound) for g in groups)
 
     def next(self, cycle: Cycle) -> Entry | None:
         """The first job in order that could still start or change what others may do."""
@@ -101,17 +190,20 @@ class Queues:
         first_blocked_matters = strict or (
             cycle.blocked is Blocked.RESERVE and not cycle.reserve_tried
         )
-        if self.aside and first_blocked_matters and self.aside[0] < best.heads[0]:
-            return heapq.heappop(self.aside)
+        aside = self.aside
+        if aside.heads and first_blocked_matters and aside.heads[0] < best.heads[0]:
+            entry = aside.pop()
+            aside.reopen(entry)
+            return entry
         return best.pop()
 
     def done(
         self, entry: Entry, lane: Lane, short: Callable[[], Callable[[PendingJob], bool]]
-    ) -> list[Entry]:
+    ) -> list[PendingJob]:
         """After ``entry`` was considered: reopen its lane (only for jobs that are short after
-        a veto; ``short()`` gives that test) unless no job of its shape can fit; the entries
+        a veto; ``short()`` gives that test) unless no job of its shape can fit; the jobs
         dropped from the lane. (A shape is in one place only: GPU lanes, CPU lanes or aside.)"""
-        dropped: list[Entry] = []
+        dropped: list[PendingJob] = []
         if lane is Lane.CLOSED:
             return dropped
         for lanes in (self.gpu, self.cpu):
@@ -123,17 +215,18 @@ class Queues:
 
     def in_order(self) -> Iterator[Entry]:
         """Every GPU job left (lanes and aside), in order, each removed as it is yielded."""
-        heads = [lane[0] for lane in self.gpu.lanes.values() if lane]
-        if self.aside:
-            heads.append(self.aside[0])
+        sources = {shape: lanes for lanes in (self.gpu, self.aside) for shape in lanes.lanes}
+        heads = [h for h in (ls.first(shape) for shape, ls in sources.items()) if h is not None]
         heapq.heapify(heads)
         while heads:
             head = heapq.heappop(heads)
-            source = self.gpu.lanes.get(head[6].shape, self.aside)
-            heapq.heappop(source)
-            if source:
-                heapq.heappush(heads, source[0])
+            lanes = sources[head[6].shape]
+            lanes.remove_first(head[6].shape)
+            after = lanes.first(head[6].shape)
+            if after is not None:
+                heapq.heappush(heads, after)
             yield head
 
-    def rest(self) -> list[Entry]:
-        return [*self.gpu.rest(), *self.cpu.rest(), *self.aside]
+    def rest(self) -> list[PendingJob]:
+        """Every job not yet taken out."""
+        return [*self.gpu.rest(), *self.cpu.rest(), *self.aside.rest()]

@@ -85,7 +85,7 @@ class PendingJob:
     any) names the node pools it may run on: the live service sets it to the pools in Hong Kong
     for a job that uses resident-only data (``docs/catalogue.md``).
 
-    The last six fields are derived once, at construction, so that a cycle over 100,000 jobs
+    The last eight fields are derived once, at construction, so that a cycle over 100,000 jobs
     does not recompute them (the simulator keeps its PendingJobs across cycles).
     """
 
@@ -114,6 +114,8 @@ class PendingJob:
     gpu_s_log: float | None = field(init=False, repr=False, compare=False)  # log1p(gpu_s)
     shape: Shape = field(init=False, repr=False, compare=False)
     qos_rank: int = field(init=False, repr=False, compare=False)  # QOS_RANK: 0 preemptible
+    order_class: int = field(init=False, repr=False, compare=False)  # see order_class()
+    shape_key: int = field(init=False, repr=False, compare=False)  # id(shape): it holds it
 
     def __post_init__(self) -> None:
         milli = self.gpu_milli if self.fractional else self.gpus * self.nodes * MILLI
@@ -129,12 +131,38 @@ class PendingJob:
         logged = None if gpu_s is None or gpu_s <= -1 else math.log1p(gpu_s)
         object.__setattr__(self, "gpu_s_log", logged)
         object.__setattr__(self, "shape", shape)
+        object.__setattr__(self, "shape_key", id(shape))
         rank = QOS_RANK.get(self.qos)
-        object.__setattr__(self, "qos_rank", QOS_RANK[QosTier(self.qos)] if rank is None else rank)
+        rank = QOS_RANK[QosTier(self.qos)] if rank is None else rank
+        object.__setattr__(self, "qos_rank", rank)
+        object.__setattr__(self, "order_class", order_class(self.priority, gpu_s, logged, rank))
 
     @property
     def fractional(self) -> bool:
         return 0 < self.gpu_milli < MILLI
+
+
+SIZE_CLASSES = 16  # whole units of log1p(GPU seconds), the last open-ended; then "unknown"
+KEY_NOW = 2 * 3 * (SIZE_CLASSES + 1)  # (and KEY_NOW + 1): no class, keyed at once
+ORDER_GROUPS = KEY_NOW + 2
+
+
+def order_class(priority: int, gpu_s: float | None, logged: float | None, rank: int) -> int:
+    """Which group of its shape the cycle keeps a job in until it needs its key (ordering.py:
+    a group's bound is the best key its jobs could have): ``2 * (3 * size class + QoS
+    rank)``, to which the cycle adds the tier (1: beyond its tenant's headroom). The size
+    class is ``floor(log1p(GPU seconds))`` up to ``SIZE_CLASSES - 1`` (at least that), or
+    ``SIZE_CLASSES`` with no estimate. ``KEY_NOW`` for priority other than 0 and for an
+    estimate with no logarithm of at least 0 (nor NaN)."""
+    if priority:
+        return KEY_NOW
+    if logged is None:
+        size = SIZE_CLASSES if gpu_s is None else -1
+    else:
+        size = (
+            SIZE_CLASSES - 1 if logged >= SIZE_CLASSES - 1 else int(logged) if logged >= 0 else -1
+        )
+    return KEY_NOW if size < 0 else 2 * (3 * size + rank)
 
 
 @dataclass(frozen=True, slots=True)

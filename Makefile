@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck imports unit system-deps postgres slurm slurm-stop bench clean
+.PHONY: run test lint typecheck imports unit core core-clean system-deps postgres slurm slurm-stop bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,13 +13,22 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## make run: install, migrate the embedded SQLite database, seed a demo centre, serve on 127.0.0.1
-run: $(STAMP)
+run: $(STAMP) core
 	$(BIN)/petaport serve
 
 ## make test: install what the tests need, start PostgreSQL and the Slurm test cluster if absent,
 ## lint, type-check, test
 test: $(STAMP) system-deps postgres slurm lint typecheck imports
-	PETAPORT_REQUIRE_POSTGRES=1 PETAPORT_REQUIRE_SLURM=1 $(BIN)/python -m pytest
+	$(BIN)/python scripts/build-core.py --require
+	PETAPORT_REQUIRE_POSTGRES=1 PETAPORT_REQUIRE_SLURM=1 PETAPORT_REQUIRE_COMPILED=1 $(BIN)/python -m pytest
+
+## make core: compile the scheduler core and the replay engine with mypyc (if a source changed;
+## interpreted where no C compiler exists); make core-clean: back to interpreted
+core: $(STAMP)
+	@$(BIN)/python scripts/build-core.py
+
+core-clean: $(STAMP)
+	@$(BIN)/python scripts/build-core.py --clean
 
 system-deps:
 	@scripts/system-deps.sh
@@ -44,11 +53,12 @@ typecheck: $(STAMP)
 imports: $(STAMP)
 	$(BIN)/lint-imports
 
-unit: $(STAMP)
+unit: $(STAMP) core
 	$(BIN)/python -m pytest tests/unit
 
-bench: $(STAMP) postgres
+bench: $(STAMP) core postgres
 	$(BIN)/python bench/submit.py
 
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .mypy_cache .ruff_cache build
+	find src -name '*.so' -delete; rm -f src/petaport/.core-build.json

@@ -25,6 +25,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from petaport import corebuild
 from petaport.simulator.cluster import homogeneous, nodes_for_load
 from petaport.simulator.policies import POLICY_NAMES, PolicyPlan, SimPolicy, make_plan
 from petaport.simulator.progress import progress_bars, wanted
@@ -57,7 +58,7 @@ def arguments() -> argparse.Namespace:
 class RecordedWalltimes(SimPolicy):
     """A policy that sees a walltime only where the trace records one."""
 
-    def walltime_s(self, duration_s: float, recorded_s: float | None) -> float | None:  # type: ignore[override]
+    def walltime_s(self, duration_s: float, recorded_s: float | None) -> float | None:
         return recorded_s
 
 
@@ -120,12 +121,14 @@ def main() -> int:
                     "cluster_gpus": cluster.total_gpus,
                     "sizing": formula,
                     "default_walltimes": "modelled" if args.default_walltimes else "recorded",
+                    "core": corebuild.describe(),
                 },
                 sort_keys=True,
             )
         )
         return 0
     print(f"trace: {args.trace} ({len(trace.jobs)} jobs)\nsizing: {formula}")
+    print(f"scheduler core: {corebuild.describe()} (make core compiles it with mypyc)")
     seen = "modelled" if args.default_walltimes else "recorded only"
     print(f"walltimes: modelled (duration, 15 min x 2^k) for baselines; default sees {seen}")
     print(f"{'policy':<15}" + "".join(f"{k:>16}" for k in FIELDS) + f"{'replay s':>10}")

@@ -34,6 +34,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from petaport import corebuild
 from petaport.domain.jobs import Allocation, QosTier
 from petaport.scheduler import (
     NodeState,
@@ -243,7 +244,13 @@ def main(argv: list[str] | None = None) -> None:
         }
         if million:
             out |= {"million_job_done": million["jobs_done"], "million_job_cpu_s": million["cpu_s"]}
-        extra = {"load_average": round(load, 2), "sizes": rows, "replays": grow, "million": million}
+        extra = {
+            "load_average": round(load, 2),
+            "core": corebuild.describe(),
+            "sizes": rows,
+            "replays": grow,
+            "million": million,
+        }
         print(json.dumps(out | extra))
         return
     print(f"{'GPUs':>7} {'tenants':>8} {'pending':>8} {'p50 ms':>8} {'p95 ms':>8} "
@@ -260,7 +267,8 @@ def main(argv: list[str] | None = None) -> None:
     if million and million["replay_s"] is None:
         print(f"million-job replay stopped after {million['cpu_s']} CPU s with "
               f"{million['jobs_done']} jobs done (--replay-limit-s)")  # fmt: skip
-    print(f"(load average {load:.2f} on {os.cpu_count()} CPUs while measuring)")
+    print(f"(load average {load:.2f} on {os.cpu_count()} CPUs while measuring; "
+          f"scheduler core {corebuild.describe()})")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from petaport import corebuild
 from petaport.storage.db import Database, normalise_url
 from petaport.storage.migrate import upgrade
 from petaport.storage.tables import Base
@@ -31,6 +32,19 @@ PG_ADMIN_URL = os.environ.get(
     "PETAPORT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 REQUIRE_PG = os.environ.get("CI") == "true" or os.environ.get("PETAPORT_REQUIRE_POSTGRES") == "1"
+REQUIRE_COMPILED = os.environ.get("PETAPORT_REQUIRE_COMPILED") == "1"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Refuse to test compiled copies older than their sources (``petaport.corebuild``), and,
+    under ``make test``, an interpreted core where it should be compiled."""
+    stale = corebuild.stale()
+    if stale:
+        pytest.exit(f"compiled copies older than their sources: {', '.join(stale)}; "
+                    "run `make core` (or scripts/build-core.py --clean)", returncode=3)  # fmt: skip
+    state = corebuild.describe()
+    if REQUIRE_COMPILED and state != "compiled":
+        pytest.exit(f"PETAPORT_REQUIRE_COMPILED=1 but the core is {state}", returncode=3)
 
 
 def _pg_available() -> bool:

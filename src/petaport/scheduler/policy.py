@@ -93,7 +93,7 @@ def gate(
     broke, over, waiting = _BROKE, _OVER, PendingReason.RESOURCES
     quota = QuotaGate(cycle.book, cycle.cap.models_for) if cycle.book.active else None
     by_model = quota is not None and bool(quota.by_model)
-    # id(shape) -> its reason if it never fits, else its group (None: unordered); shapes are
+    # shape number -> its reason if it never fits, else its group (None: unordered); shapes are
     # interned, and alive all cycle
     memo: dict[int, tuple[PendingReason | None, Groups | None]] = {}
     slots: dict[str, _Slot] = {}
@@ -171,7 +171,7 @@ class _Slot:
 
 
 GPU, CPU, ASIDE = 0, 1, 2
-Grouped = dict[int, Groups]  # id(shape) -> jobs of that shape, by group (snapshot.order_class)
+Grouped = dict[int, Groups]  # shape number -> jobs of that shape, by group (snapshot.order_class)
 Sorted = tuple[Grouped, Grouped, Grouped]  # GPU, CPU, ASIDE
 WHERE = (
     None, None, None, PendingReason.GPU_MODEL_UNAVAILABLE, PendingReason.PARTITION_CONFIG,

@@ -26,6 +26,7 @@ import math
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import count
 from typing import TYPE_CHECKING
 
 from petaport.domain.jobs import Allocation, PendingReason, QosTier
@@ -57,19 +58,21 @@ class NodeState:
     gpu_free_milli: tuple[tuple[int, int], ...] = ()  # (GPU index, free thousandths) if shared
 
 
-_SHAPES: dict[Shape, Shape] = {}
+_SHAPES: dict[Shape, tuple[Shape, int]] = {}
 _SHAPES_MAX = 1 << 16
+_shape_keys = count()
 
 
-def _intern(shape: Shape) -> Shape:
-    """One tuple per distinct shape, so that a cycle can memoise per shape by identity
-    (``id``) instead of hashing a 7-tuple per job. Only a speed-up: equal shapes that are not
-    identical (after the table is cleared) are still treated alike."""
+def _intern(shape: Shape) -> tuple[Shape, int]:
+    """One tuple per distinct shape and a number for it, so that a cycle can memoise per shape
+    by that number instead of hashing an 8-tuple per job. (Not ``id``: compiled code may box
+    a shape afresh.) Only a speed-up: equal shapes with different numbers (after the table is
+    cleared) are still treated alike."""
     found = _SHAPES.get(shape)
     if found is None:
         if len(_SHAPES) >= _SHAPES_MAX:
             _SHAPES.clear()
-        found = _SHAPES[shape] = shape
+        found = _SHAPES[shape] = (shape, next(_shape_keys))
     return found
 
 
@@ -115,7 +118,7 @@ class PendingJob:
     shape: Shape = field(init=False, repr=False, compare=False)
     qos_rank: int = field(init=False, repr=False, compare=False)  # QOS_RANK: 0 preemptible
     order_class: int = field(init=False, repr=False, compare=False)  # see order_class()
-    shape_key: int = field(init=False, repr=False, compare=False)  # id(shape): it holds it
+    shape_key: int = field(init=False, repr=False, compare=False)  # the shape's number
 
     def __post_init__(self) -> None:
         milli = self.gpu_milli if self.fractional else self.gpus * self.nodes * MILLI
@@ -124,14 +127,14 @@ class PendingJob:
         gpu_s = None if duration is None else duration * max(milli, MIN_MILLI) / MILLI
         shape = (self.gpus, self.nodes, self.cpus, self.memory_mb, self.gpu_model,
                  self.allowed_models, self.gpu_milli, self.pools)  # fmt: skip
-        shape = _intern(shape)
+        shape, shape_key = _intern(shape)
         object.__setattr__(self, "demand_milli", milli)
         object.__setattr__(self, "submitted_s", self.submitted_at.timestamp())
         object.__setattr__(self, "gpu_s", gpu_s)
         logged = None if gpu_s is None or gpu_s <= -1 else math.log1p(gpu_s)
         object.__setattr__(self, "gpu_s_log", logged)
         object.__setattr__(self, "shape", shape)
-        object.__setattr__(self, "shape_key", id(shape))
+        object.__setattr__(self, "shape_key", shape_key)
         rank = QOS_RANK.get(self.qos)
         rank = QOS_RANK[QosTier(self.qos)] if rank is None else rank
         object.__setattr__(self, "qos_rank", rank)

@@ -124,7 +124,9 @@ class CoreAdapter:
     def at(self, seconds: float) -> datetime:
         return self.origin + timedelta(seconds=seconds)
 
-    def pending_job(self, index: int, job: TraceJob, shape: Shape, walltime_s: float) -> PendingJob:
+    def pending_job(
+        self, index: int, job: TraceJob, shape: Shape, walltime_s: float | None
+    ) -> PendingJob:
         gpus, nodes, cpus, memory_mb, models, milli = shape
         one = next(iter(models)) if models and len(models) == 1 else None
         return PendingJob(

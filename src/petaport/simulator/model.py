@@ -119,3 +119,8 @@ def _shifted(job: TraceJob, by_s: float) -> TraceJob:
         job.walltime_s,
         job.qos,
     )
+
+
+class SimulationError(RuntimeError):
+    """The simulated cluster was asked for something impossible (a bug, not a policy result).
+    (Here, not in ``state``: a compiled module cannot define a Python exception class.)"""

@@ -40,8 +40,9 @@ class SimPolicy:
     walltime_round: str = "pow2"
     core: dict[str, Any] = field(default_factory=dict)
 
-    def walltime_s(self, duration_s: float, recorded_s: float | None) -> float:
-        """The job's walltime: the trace's when it has one, else modelled from the duration.
+    def walltime_s(self, duration_s: float, recorded_s: float | None) -> float | None:
+        """The job's walltime: the trace's when it has one, else modelled from the duration
+        (a subclass may return None: the policy sees no walltime).
 
         Users ask for round limits above what they need: duration x factor, rounded up to the
         next 15 min x 2^k (so 1x to 2x the duration with the default factor).

@@ -13,16 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
-from petaport.simulator.model import ClusterSpec
+from petaport.simulator.model import ClusterSpec, SimulationError
 
 MILLI = 1000
 # (GPUs per node, nodes, CPUs per node, memory MB per node, GPU models or None, GPU thousandths)
 Shape = tuple[int, int, int, int, frozenset[str] | None, int]
 UNBOUNDED = 1 << 40
-
-
-class SimulationError(RuntimeError):
-    """The simulated cluster was asked for something impossible (a bug, not a policy result)."""
 
 
 class Placement(Protocol):

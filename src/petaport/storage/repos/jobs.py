@@ -48,12 +48,17 @@ def ref_from_json(data: dict[str, Any]) -> EntryRef:
     return EntryRef(**{**data, "kind": EntryKind(data["kind"])})
 
 
+def qos_from_json(data: dict[str, Any]) -> QosTier:
+    """The QoS tier of a stored spec (specs stored before tiers existed are on-demand)."""
+    return QosTier(data.get("qos", QosTier.ON_DEMAND.value))
+
+
 def spec_from_json(data: dict[str, Any]) -> JobSpec:
     fields = dict(data)
     fields["command"] = tuple(fields.get("command", ()))
     fields["environment"] = tuple((k, v) for k, v in fields.get("environment", ()))
     fields["labels"] = tuple((k, v) for k, v in fields.get("labels", ()))
-    fields["qos"] = QosTier(fields.get("qos", QosTier.ON_DEMAND.value))
+    fields["qos"] = qos_from_json(data)
     fields["uses"] = tuple(ref_from_json(r) for r in fields.get("uses", ()))
     return JobSpec(**fields)
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from petaport.domain.jobs import Attempt, QosTier
 from petaport.storage.money_tables import MeteredAttemptRow
-from petaport.storage.repos.jobs import attempt_from_row
+from petaport.storage.repos.jobs import attempt_from_row, qos_from_json
 from petaport.storage.tables import AttemptRow, JobRow
 
 ATTEMPTS = cast(Table, AttemptRow.__table__)
@@ -56,5 +56,5 @@ def attempts_due(session: Session, limit: int, after: str | None = None) -> list
 def _due(row: Any) -> DueAttempt:
     spec: dict[str, Any] = row.spec
     return DueAttempt(attempt_from_row(row), row.org_id, row.project_id,
-                      QosTier(spec.get("qos", QosTier.ON_DEMAND.value)),
+                      qos_from_json(spec),
                       spec.get("gpu_model"))  # fmt: skip

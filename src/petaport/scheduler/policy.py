@@ -61,6 +61,7 @@ def schedule(snapshot: Snapshot) -> Decisions:
 
 def _schedule(snapshot: Snapshot) -> Decisions:
     cycle = new_cycle(snapshot)
+    cycle.waits = reason_table()  # (nothing waits yet) a veto may add 10,000 jobs to it
     bound = bounder(cycle)
     (gpu, cpu, aside), unordered = gate(cycle, snapshot.pending, lazy=bound is not None)
     queues = Queues((gpu.values(), cpu.values(), aside.values()), keyer(cycle), bound)
@@ -218,9 +219,11 @@ def _where(cycle: Cycle, job: PendingJob) -> int:
 
 def walk(cycle: Cycle, queues: Queues, victims: Victims | None) -> None:
     """Phase 4: take jobs in order while anything may still start."""
+    waits, behind = cycle.waits, PendingReason.PRIORITY
     while (entry := queues.next(cycle)) is not None:
         dropped = queues.done(entry, consider(cycle, entry[6], victims), cycle.ends_in_time_test)
-        cycle.waits.update(dict.fromkeys([j.id for j in dropped], PendingReason.PRIORITY))
+        for job in dropped:  # (a veto can drop 10,000 jobs at once)
+            waits[job.id] = behind
 
 
 def consider(cycle: Cycle, job: PendingJob, victims: Victims | None) -> Lane:

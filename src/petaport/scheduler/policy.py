@@ -104,7 +104,7 @@ def gate(
         slot = slots.get(job.project_id)
         if slot is None:
             slot = slots[job.project_id] = _Slot(job.project_id in exhausted)
-        if job.budget_exhausted or slot.broke:
+        if job.broke or slot.broke:
             reasons[job.id] = broke
             continue
         found = memo.get(job.shape_key)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Sequence
 from operator import attrgetter
+from typing import cast
 
 from petaport.domain.jobs import PendingReason, QosTier
 from petaport.scheduler.backfill import admit, reserve
@@ -60,6 +61,7 @@ def schedule(snapshot: Snapshot) -> Decisions:
 
 def _schedule(snapshot: Snapshot) -> Decisions:
     cycle = new_cycle(snapshot)
+    cycle.waits = reason_table()  # (nothing waits yet) a veto may add 10,000 jobs to it
     bound = bounder(cycle)
     (gpu, cpu, aside), unordered = gate(cycle, snapshot.pending, lazy=bound is not None)
     queues = Queues((gpu.values(), cpu.values(), aside.values()), keyer(cycle), bound)
@@ -89,18 +91,20 @@ def gate(
     skip_aside = cycle.blocked is Blocked.SKIP and not cycle.attempts_left
     headroom, book = cycle.headroom, cycle.book
     exhausted = cycle.snapshot.exhausted_projects
-    reasons = cycle.reasons
+    reasons = cycle.reasons = reason_table()
     broke, over, waiting = _BROKE, _OVER, PendingReason.RESOURCES
     quota = QuotaGate(cycle.book, cycle.cap.models_for) if cycle.book.active else None
     by_model = quota is not None and bool(quota.by_model)
     # shape number -> its reason if it never fits, else its group (None: unordered); shapes are
     # interned, and alive all cycle
     memo: dict[int, tuple[PendingReason | None, Groups | None]] = {}
-    slots: dict[str, _Slot] = {}
-    slot: _Slot
+    slots: dict[str, _Slot] = {}  # per project: one look-up per job for all it needs
     mixed = False  # a project in two orgs: bulk_reasons then scans every job
     for job in pending:
-        if job.budget_exhausted or job.project_id in exhausted:
+        slot = slots.get(job.project_id)
+        if slot is None:
+            slot = slots[job.project_id] = _Slot(job.project_id in exhausted)
+        if job.broke or slot.broke:
             reasons[job.id] = broke
             continue
         found = memo.get(job.shape_key)
@@ -111,14 +115,13 @@ def gate(
             reasons[job.id] = never
             continue
         if quota is not None:
-            got = slots.get(job.project_id)
-            if got is None:
-                got = slots[job.project_id] = _Slot(quota.room_of(job), job.org_id)
-            slot = got
+            org = slot.org
+            if org is None:  # the project's first job that might fit: its room and org
+                org = slot.open(quota.room_of(job), job.org_id)
             if job.demand_milli > slot.room or (by_model and quota.over_by_model(job)):
                 reasons[job.id] = over
                 continue
-            mixed = mixed or slot.org != job.org_id
+            mixed = mixed or org != job.org_id
             slot.jobs.append(job)
         reasons[job.id] = waiting
         if tiers is None:
@@ -133,9 +136,24 @@ def gate(
             group += job.demand_milli > left
         tiers[group].append(job)
     if quota is not None and not mixed:
-        cycle.by_project = {p: got.jobs for p, got in slots.items()}
-        cycle.project_org = {p: got.org for p, got in slots.items()}
+        _index(cycle, slots)
     return grouped, unordered
+
+
+def _index(cycle: Cycle, slots: dict[str, _Slot]) -> None:
+    """Keep the jobs the gate let through per project, and each project's org."""
+    cycle.by_project = {p: got.jobs for p, got in slots.items() if got.org is not None}
+    cycle.project_org = {p: got.org for p, got in slots.items() if got.org is not None}
+
+
+def reason_table() -> dict[str, PendingReason]:
+    """An empty dict for every pending job's reason, of CPython's general kind: a dict whose
+    keys are all strings stores no hashes, so each collision while inserting 100,000 ids
+    reads a key string elsewhere in memory; a dict that once held another key stores them
+    (a third faster to fill, the same dict to its readers)."""
+    table: dict[object, PendingReason] = {None: PendingReason.RESOURCES}
+    del table[None]
+    return cast(dict[str, PendingReason], table)
 
 
 def _group(
@@ -159,15 +177,22 @@ _BROKE, _OVER = PendingReason.BUDGET_EXHAUSTED, PendingReason.QUOTA_EXCEEDED
 
 
 class _Slot:
-    """What the gate keeps per project: its room under all-model caps, its org, the jobs let
-    through and its headroom (once a job of it is keyed)."""
+    """What the gate keeps per project: whether its budget is exhausted; once a job of it
+    might fit, its room under all-model caps and its org; the jobs let through and its
+    headroom (once a job of it is keyed)."""
 
-    __slots__ = ("jobs", "left", "org", "room")
+    __slots__ = ("broke", "jobs", "left", "org", "room")
 
-    def __init__(self, room: float, org: str) -> None:
-        self.room, self.org = room, org
+    def __init__(self, broke: bool) -> None:
+        self.broke = broke
+        self.org: str | None = None
+        self.room = 0.0
         self.jobs: list[PendingJob] = []
         self.left: float | None = None
+
+    def open(self, room: float, org: str) -> str:
+        self.room, self.org = room, org
+        return org
 
 
 GPU, CPU, ASIDE = 0, 1, 2
@@ -194,9 +219,11 @@ def _where(cycle: Cycle, job: PendingJob) -> int:
 
 def walk(cycle: Cycle, queues: Queues, victims: Victims | None) -> None:
     """Phase 4: take jobs in order while anything may still start."""
+    waits, behind = cycle.waits, PendingReason.PRIORITY
     while (entry := queues.next(cycle)) is not None:
         dropped = queues.done(entry, consider(cycle, entry[6], victims), cycle.ends_in_time_test)
-        cycle.waits.update(dict.fromkeys([j.id for j in dropped], PendingReason.PRIORITY))
+        for job in dropped:  # (a veto can drop 10,000 jobs at once)
+            waits[job.id] = behind
 
 
 def consider(cycle: Cycle, job: PendingJob, victims: Victims | None) -> Lane:

@@ -19,11 +19,12 @@ import heapq
 from collections.abc import Callable, Iterable, Iterator
 from itertools import count
 from operator import itemgetter
+from typing import cast
 
 from petaport.scheduler.config import Blocked
 from petaport.scheduler.cycle import Cycle
 from petaport.scheduler.ordering import Bound, Bounder, Entry
-from petaport.scheduler.snapshot import PendingJob, Shape
+from petaport.scheduler.snapshot import PendingJob
 
 
 class Lane(enum.Enum):
@@ -53,16 +54,19 @@ class Lanes:
         (``snapshot.order_class`` plus tier); without a bound, one list for all groups."""
         self.key, self.bound = key, bound
         self.count = count()  # entry indexes (ids are unique: they never decide the order)
-        self.lanes: dict[Shape, list[Entry]] = {}
+        self.lanes: dict[ShapeRef, list[Entry]] = {}
         # per lane, its groups not yet keyed, by bound (none without a bound)
-        self.waiting: dict[Shape, list[tuple[Bound, int, list[PendingJob]]]] = {}
+        self.waiting: dict[ShapeRef, list[tuple[Bound, int, list[PendingJob]]]] = {}
         if bound is None:
             self._key_all(groups)
         else:
             for tiers in groups:
+                shape: ShapeRef = None  # read (and boxed) once per shape, not per group
                 for group, jobs in enumerate(tiers):
                     if jobs:
-                        self._add(jobs, bound(group))
+                        if shape is None:
+                            shape = jobs[0].shape
+                        self._add(shape, jobs, bound(group))
             for shape, lane in self.lanes.items():
                 heapq.heapify(lane)
                 self.waiting[shape].sort(key=_FIRST)
@@ -84,19 +88,19 @@ class Lanes:
         for lane in lanes.values():
             heapq.heapify(lane)
 
-    def _add(self, jobs: list[PendingJob], bound: Bound | None) -> None:
-        shape = jobs[0].shape
+    def _add(self, shape: ShapeRef, jobs: list[PendingJob], bound: Bound | None) -> None:
         lane = self.lanes.get(shape)
-        if lane is None:  # equal shapes that are not identical (rare) share a lane
+        waiting = self.waiting.get(shape)
+        if lane is None or waiting is None:  # equal shapes not identical (rare) share a lane
             lane = self.lanes[shape] = []
-            self.waiting[shape] = []
+            waiting = self.waiting[shape] = []
         if bound is None:
             key, index = self.key, self.count
             lane.extend([key(j, next(index)) for j in jobs])
         else:
-            self.waiting[shape].append((bound, len(self.waiting[shape]), jobs))
+            waiting.append((bound, len(waiting), jobs))
 
-    def _settle(self, shape: Shape) -> None:
+    def _settle(self, shape: ShapeRef) -> None:
         """Key the groups of the lane whose bound comes before its head (or all, in order,
         until one does not), so that the head is the lane's first entry."""
         waiting = self.waiting.get(shape)
@@ -109,7 +113,7 @@ class Lanes:
             lane.extend([key(j, next(index)) for j in jobs])
             heapq.heapify(lane)
 
-    def first(self, shape: Shape) -> Entry | None:
+    def first(self, shape: ShapeRef) -> Entry | None:
         self._settle(shape)
         lane = self.lanes[shape]
         return lane[0] if lane else None
@@ -120,7 +124,7 @@ class Lanes:
         heapq.heappop(self.lanes[head[6].shape])
         return head
 
-    def remove_first(self, shape: Shape) -> None:
+    def remove_first(self, shape: ShapeRef) -> None:
         heapq.heappop(self.lanes[shape])
 
     def reopen(self, entry: Entry) -> None:
@@ -128,17 +132,20 @@ class Lanes:
         if head is not None:
             heapq.heappush(self.heads, head)
 
-    def restrict(self, shape: Shape, keep: Callable[[PendingJob], bool]) -> list[PendingJob]:
+    def restrict(self, shape: ShapeRef, keep: Callable[[PendingJob], bool]) -> list[PendingJob]:
         """Keep only the jobs of a (closed) lane that ``keep`` accepts; the others."""
-        kept: list[Entry] = []
+        # entries as boxed tuples: compiled code would unbox each fixed-length Entry (floats
+        # and all) and box it afresh into ``kept`` (a veto may restrict 10,000 entries)
+        kept: list[Boxed] = []
         dropped: list[PendingJob] = []
-        for e in self.lanes[shape]:
-            if keep(e[6]):
+        for e in cast("list[Boxed]", self.lanes[shape]):
+            job = cast(PendingJob, e[6])
+            if keep(job):
                 kept.append(e)
             else:
-                dropped.append(e[6])
+                dropped.append(job)
         heapq.heapify(kept)
-        self.lanes[shape] = kept
+        self.lanes[shape] = cast("list[Entry]", kept)
         waiting = []
         for bound, n, jobs in self.waiting.get(shape, ()):
             mine: list[PendingJob] = []
@@ -160,6 +167,10 @@ class Lanes:
 
 
 Groups = list[list[PendingJob]]  # a shape's jobs by group (snapshot.order_class)
+# a Shape (snapshot.py) as a plain object: compiled code keeps it boxed, where a fixed-length
+# tuple would be boxed afresh (8 fields) at every dict look-up
+ShapeRef = object
+Boxed = tuple[object, ...]  # an Entry, read without unboxing it (see ``restrict``)
 _FIRST = itemgetter(0, 1)
 
 

@@ -88,13 +88,20 @@ class PendingJob:
     any) names the node pools it may run on: the live service sets it to the pools in Hong Kong
     for a job that uses resident-only data (``docs/catalogue.md``).
 
-    The last eight fields are derived once, at construction, so that a cycle over 100,000 jobs
-    does not recompute them (the simulator keeps its PendingJobs across cycles).
+    The fields not given to ``__init__`` are derived once, at construction, so that a cycle
+    over 100,000 jobs does not recompute them (the simulator keeps its PendingJobs across
+    cycles).
     """
 
     id: str
     org_id: str
     project_id: str
+    # derived (below): first, so that the fields the gate reads of every job share one or two
+    # cache lines with its ids instead of five (compiled, fields lie in this order)
+    shape_key: int = field(init=False, repr=False, compare=False)  # the shape's number
+    demand_milli: int = field(init=False, repr=False, compare=False)  # GPUs in all, x1000
+    order_class: int = field(init=False, repr=False, compare=False)  # see order_class()
+    broke: bool = field(init=False, repr=False, compare=False)  # budget_exhausted, again
     priority: int
     qos: QosTier
     submitted_at: datetime
@@ -111,14 +118,11 @@ class PendingJob:
     oracle_duration_s: float | None = None
     user: str | None = None
     pools: frozenset[str] | None = None
-    demand_milli: int = field(init=False, repr=False, compare=False)  # GPUs in all, x1000
     submitted_s: float = field(init=False, repr=False, compare=False)
     gpu_s: float | None = field(init=False, repr=False, compare=False)  # predicted GPU seconds
     gpu_s_log: float | None = field(init=False, repr=False, compare=False)  # log1p(gpu_s)
     shape: Shape = field(init=False, repr=False, compare=False)
     qos_rank: int = field(init=False, repr=False, compare=False)  # QOS_RANK: 0 preemptible
-    order_class: int = field(init=False, repr=False, compare=False)  # see order_class()
-    shape_key: int = field(init=False, repr=False, compare=False)  # the shape's number
 
     def __post_init__(self) -> None:
         milli = self.gpu_milli if self.fractional else self.gpus * self.nodes * MILLI
@@ -129,6 +133,7 @@ class PendingJob:
                  self.allowed_models, self.gpu_milli, self.pools)  # fmt: skip
         shape, shape_key = _intern(shape)
         object.__setattr__(self, "demand_milli", milli)
+        object.__setattr__(self, "broke", self.budget_exhausted)
         object.__setattr__(self, "submitted_s", self.submitted_at.timestamp())
         object.__setattr__(self, "gpu_s", gpu_s)
         logged = None if gpu_s is None or gpu_s <= -1 else math.log1p(gpu_s)

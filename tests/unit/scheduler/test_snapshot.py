@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from petaport.domain.jobs import QosTier
-from petaport.scheduler import PolicyConfig, PoolShape, RunningJob, schedule
+from petaport.scheduler import PendingJob, PolicyConfig, PoolShape, RunningJob, schedule
 
 from .builders import T0, job, node, quota, running, snap
 
@@ -19,6 +19,22 @@ def test_derived_fields_follow_the_arguments() -> None:
     assert job("f", milli=250, predicted_s=40.0).gpu_s == 10.0
     assert job("cpu", 0, predicted_s=50.0).gpu_s == 5.0  # a CPU-only job counts as 0.1 GPU
     assert job("a", 1) == job("a", 1) and hash(job("a", 1)) == hash(job("a", 1))
+
+
+def test_positional_arguments_skip_the_derived_fields() -> None:
+    """The derived fields lie beside the ids (for the gate's cache lines), not in __init__."""
+    j = PendingJob("j", "o", "p", 3, QosTier.RESERVED, T0, 2, 1, 8, 64, "H800", True)
+    assert (j.priority, j.qos, j.gpus, j.nodes, j.cpus, j.memory_mb) == (
+        3,
+        QosTier.RESERVED,
+        2,
+        1,
+        8,
+        64,
+    )
+    assert (j.gpu_model, j.budget_exhausted, j.broke, j.demand_milli) == ("H800", True, True, 2000)
+    assert not replace(j, budget_exhausted=False).broke
+    assert "demand_milli" not in repr(j) and "broke" not in repr(j)
 
 
 def _busy(r: RunningJob) -> RunningJob:

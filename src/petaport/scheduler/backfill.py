@@ -139,22 +139,41 @@ class Projection:
 
     def _release_due(self, due: Mapping[str, Sequence[int]]) -> None:
         """Release the work due by now. A node not yet tracked that would still lack GPUs is
-        left for later: ``_track`` adds its due work when a later release reaches it."""
+        left for later: ``_track`` adds its due work when a later release reaches it. (A node
+        first reached here is tracked inline, as ``_track`` would with nothing released yet:
+        this runs for some 25 nodes a reservation and reads each node once.)"""
         other, tracked, keyof, fitting = self.other, self.free, self.key, self.fitting
         g, c, m = self.need
-        built, states = self.cycle.cap.nodes.get, self.cycle.cap.states
+        cap, outside = self.cycle.cap, self.outside
+        built, states = cap.nodes.get, cap.states
         for name, (gpus, cpus, mem) in due.items():
             if name in other:
                 continue
             free = tracked.get(name)
-            if free is None:
+            if free is None:  # every node named is in ``states`` (see ``_releases``)
                 node = built(name)
-                now_free = len(states[name].free_gpus if node is None else node.free)
-                if now_free + gpus < g or (free := self._track(name, None)) is None:
+                if node is None:
+                    state = states[name]
+                    now_free = len(state.free_gpus)
+                    if now_free + gpus < g:
+                        continue
+                    key, schedulable = cap.key_of(state.gpu_model), state.schedulable
+                    free = [now_free + gpus, state.cpus_free + cpus, state.memory_mb_free + mem]
+                else:
+                    now_free = len(node.free)
+                    if now_free + gpus < g:
+                        continue
+                    key, schedulable = node.key, node.schedulable
+                    free = [now_free + gpus, node.cpus + cpus, node.mem + mem]
+                if key not in fitting or not schedulable or (outside and name in outside):
+                    other.add(name)
                     continue
-            free[0] += gpus
-            free[1] += cpus
-            free[2] += mem
+                tracked[name] = free
+                keyof[name] = key
+            else:
+                free[0] += gpus
+                free[1] += cpus
+                free[2] += mem
             if free[0] >= g and free[1] >= c and free[2] >= m:
                 fitting[keyof[name]].add(name)
         self.released = due

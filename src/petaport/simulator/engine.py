@@ -36,6 +36,7 @@ from petaport.simulator.adapter import (
     job_shape,
     models_match,
 )
+from petaport.simulator.batchgc import batch_gc
 from petaport.simulator.model import ClusterSpec, Trace
 from petaport.simulator.outcome import JobOutcome, ReplayResult, SimJob
 from petaport.simulator.policies import SimPolicy
@@ -94,6 +95,10 @@ class Replay:
 
     # -- the event loop ------------------------------------------------------------------
     def run(self, progress: Progress | None = None) -> ReplayResult:
+        with batch_gc():  # see there: a batch computation
+            return self._run(progress)
+
+    def _run(self, progress: Progress | None) -> ReplayResult:
         jobs, arrivals, heap, n = self.jobs, 0, self.completions, len(self.jobs)
         while arrivals < n or heap:
             t = heap[0][0] if heap else jobs[arrivals].trace.submit_s
@@ -308,4 +313,5 @@ def replay(
     trace: Trace, cluster: ClusterSpec, policy: SimPolicy, progress: Progress | None = None
 ) -> ReplayResult:
     """Replay ``trace`` on ``cluster`` under ``policy``."""
-    return Replay(trace, cluster, policy).run(progress)
+    with batch_gc():  # building the jobs too
+        return Replay(trace, cluster, policy).run(progress)

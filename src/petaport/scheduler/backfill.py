@@ -181,7 +181,14 @@ class Projection:
     def best(self, nodes: int) -> list[str]:
         """Best fit: the ``nodes`` fitting nodes of the first model with enough, fullest first."""
         names = next(n for _, n in sorted(self.fitting.items()) if len(n) >= nodes)
-        return sorted(names, key=lambda name: (self.free[name][0], name))[:nodes]
+        free = self.free
+        # (free GPUs, name) pairs sorted as such: no key function called per node; names are
+        # unique, so the order is the same as sorting names by that key
+        ranked = [(free[name][0], name) for name in names]
+        if nodes == 1:
+            return [min(ranked)[1]]
+        ranked.sort()
+        return [name for _, name in ranked[:nodes]]
 
 
 def _releases(cycle: Cycle) -> tuple[Iterator[Release], Mapping[str, Sequence[int]] | None]:

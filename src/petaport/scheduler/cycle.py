@@ -8,7 +8,6 @@ the time estimates the policies need. It is mutable, but private to one ``schedu
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from petaport.domain.jobs import PendingReason
@@ -29,42 +28,54 @@ from petaport.scheduler.snapshot import (
 )
 
 
-@dataclass
 class Reserved:
     """The top blocked job's reservation: when, and what each reserved node can still spare
-    (GPUs, CPUs, MiB) to work that would still run at ``at_s``."""
+    (GPUs, CPUs, MiB) to work that would still run at ``at_s``. (A plain class, as ``Cycle``.)"""
 
-    job: PendingJob
-    at_s: float
-    slack: dict[str, list[int]]
-    counted: dict[str, set[int]]  # per reserved node: GPUs wholly free when it was reserved
+    def __init__(
+        self,
+        job: PendingJob,
+        at_s: float,
+        slack: dict[str, list[int]],
+        counted: dict[str, set[int]],
+    ) -> None:
+        self.job, self.at_s, self.slack = job, at_s, slack
+        self.counted = counted  # per reserved node: GPUs wholly free when it was reserved
 
 
-@dataclass
 class Cycle:
-    snapshot: Snapshot
-    config: PolicyConfig
-    now_s: float
-    cap: Capacity
-    shapes: Shapes
-    book: QuotaBook
-    fair: dict[str, float]
-    blocked: Blocked
-    starts: list[Start] = field(default_factory=list)
-    waits: dict[str, PendingReason] = field(default_factory=dict)  # reasons after the gate
-    reasons: dict[str, PendingReason] = field(default_factory=dict)  # every job's, by the gate
-    preemptions: list[Preemption] = field(default_factory=list)
-    reservations: list[Reservation] = field(default_factory=list)
-    reserved: Reserved | None = None
-    reserve_tried: bool = False
-    stopped: bool = False
-    started_ends: list[Release] = field(default_factory=list)
-    attempts_left: int = 0
-    max_demand_milli: int = 0  # the largest demand among pending jobs (set by the gate)
-    headroom: dict[str, float] = field(default_factory=dict)  # per project, for ordering
-    # the jobs the gate let through, per project (None: no quotas, or a project in two orgs)
-    by_project: dict[str, list[PendingJob]] | None = None
-    project_org: dict[str, str] = field(default_factory=dict)
+    """A plain class, not a dataclass: compiled, its ``__init__`` is native (a dataclass's is
+    generated Python, called once per ``schedule``)."""
+
+    def __init__(
+        self,
+        snapshot: Snapshot,
+        config: PolicyConfig,
+        now_s: float,
+        cap: Capacity,
+        shapes: Shapes,
+        book: QuotaBook,
+        fair: dict[str, float],
+        blocked: Blocked,
+        attempts_left: int = 0,
+    ) -> None:
+        self.snapshot, self.config, self.now_s, self.cap = snapshot, config, now_s, cap
+        self.shapes, self.book, self.fair, self.blocked = shapes, book, fair, blocked
+        self.starts: list[Start] = []
+        self.waits: dict[str, PendingReason] = {}  # reasons after the gate
+        self.reasons: dict[str, PendingReason] = {}  # every job's, by the gate
+        self.preemptions: list[Preemption] = []
+        self.reservations: list[Reservation] = []
+        self.reserved: Reserved | None = None
+        self.reserve_tried = False
+        self.stopped = False
+        self.started_ends: list[Release] = []
+        self.attempts_left = attempts_left
+        self.max_demand_milli = 0  # the largest demand among pending jobs (set by the gate)
+        self.headroom: dict[str, float] = {}  # per project, for ordering
+        # the jobs the gate let through, per project (None: no quotas, or a project in two orgs)
+        self.by_project: dict[str, list[PendingJob]] | None = None
+        self.project_org: dict[str, str] = {}
 
     def start(self, job: PendingJob, plan: Plan) -> None:
         key = plan.nodes[0].key

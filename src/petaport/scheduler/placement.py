@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Container, Iterable
 from dataclasses import dataclass
 
@@ -167,15 +166,16 @@ class Shapes:
     else from the nodes."""
 
     def __init__(self, nodes: Iterable[NodeState], pools: Iterable[PoolShape] = ()) -> None:
-        counts: Counter[tuple[str, int, int, int, str]] = Counter()
+        # a plain dict, not a Counter: ``Counter()`` is a Python-level call, once per cycle
+        counts: dict[tuple[str, int, int, int, str], int] = {}
         for p in pools:
             shape = (model_key(p.gpu_model), p.gpus_per_node, p.cpus, p.memory_mb, p.name or "")
-            counts[shape] += p.count
+            counts[shape] = counts.get(shape, 0) + p.count
         if not counts:
-            counts.update(
-                (model_key(n.gpu_model), n.gpus_total, n.cpus_total, n.memory_mb_total, n.pool)
-                for n in nodes
-            )
+            for n in nodes:
+                shape = (model_key(n.gpu_model), n.gpus_total, n.cpus_total, n.memory_mb_total,
+                         n.pool)  # fmt: skip
+                counts[shape] = counts.get(shape, 0) + 1
         self.classes = tuple(sorted(counts.items()))
 
     def never_fits(self, job: PendingJob, keys: tuple[str, ...]) -> PendingReason | None:

@@ -50,10 +50,12 @@ __all__ = [
 ]
 
 
-@dataclasses.dataclass(frozen=True)
 class CoreDecision:
-    starts: list[CoreStart]  # in the core's order
-    victims: list[int]  # running jobs to preempt (requeue)
+    """A plain class (compiled: a native ``__init__``; a dataclass's is generated Python)."""
+
+    def __init__(self, starts: list[CoreStart], victims: list[int]) -> None:
+        self.starts = starts  # in the core's order
+        self.victims = victims  # running jobs to preempt (requeue)
 
 
 def models_match(node_model: str | None, wanted: str) -> bool:

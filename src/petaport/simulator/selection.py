@@ -99,9 +99,10 @@ def _group_heads(replay: Replay) -> tuple[list[int], bool]:
     startable, fifo_order = False, replay.adapter.config.policy is Policy.FIFO_BACKFILL
     caps: dict[Shape, int] = {}
     first_blocked = -1
-    group_shape, capacity = replay.group_shape, replay.state.capacity
-    for group, queue in replay.groups.items():
-        shape = group_shape[group]
+    jobs, capacity = replay.jobs, replay.state.capacity
+    for queue in replay.groups.values():
+        # a group's jobs share its shape: read it off its first job (no group key hashed)
+        shape = jobs[queue[0][1]].shape
         cap = caps.get(shape)
         if cap is None:
             cap = caps[shape] = capacity(shape)

@@ -24,8 +24,8 @@ Run: ``.venv/bin/pytest tests/e2e/test_schemathesis.py`` (about 2.5 minutes per 
 cores, some 14,000 requests; ``-k sqlite`` for one). ``PETAPORT_FUZZ_EXAMPLES`` sets the fuzzed
 examples per operation of the admin and member passes (default 12; the anonymous pass gets a
 quarter). The coverage phase (boundary and negative cases of every operation) always runs whole
-and sends most requests; 25 examples sent 18,440 requests in 245 s, 12 send 14,030 in 136 s. A failure
-prints a ``curl`` line that reproduces it against a server of your own.
+and sends most requests; 25 examples sent 18,440 requests in 245 s, 12 send 14,030 in 136 s.
+A failure prints a ``curl`` line that reproduces it against a server of your own.
 """
 
 from __future__ import annotations

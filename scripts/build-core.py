@@ -100,9 +100,10 @@ def main() -> None:
         clean()
         print("core: interpreted (compiled copies removed)")
         return
-    current = all(corebuild.extensions(m) for m in corebuild.modules())
-    if current and not corebuild.stale() and corebuild.built() == corebuild.digests():
-        return
+    if all(corebuild.extensions(m) for m in corebuild.modules()) and (
+        corebuild.built() == corebuild.digests()
+    ):
+        return  # every module compiled, from the sources as they are
     why = missing_tools()
     if why is not None:
         clean()

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from statistics import fmean
 
 from petaport.scheduler.snapshot import PendingJob
@@ -77,7 +77,7 @@ class DurationHistory:
             if predicted is None or predicted == job.predicted_duration_s:
                 out.append(job)
             else:
-                out.append(replace(job, predicted_duration_s=predicted))
+                out.append(job.with_prediction(predicted))
         return tuple(out)
 
 

@@ -9,7 +9,7 @@ and the policy from settings (``docs/design/007-live-scheduling.md``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from petaport.domain.inventory import NodePool
@@ -196,7 +196,7 @@ def _pending_job(
         pools=pools,
     )
     predicted = predict(job)
-    return job if predicted is None else replace(job, predicted_duration_s=predicted)
+    return job if predicted is None else job.with_prediction(predicted)
 
 
 def _running_job(r: RunningWork, predict: Predictor) -> RunningJob:

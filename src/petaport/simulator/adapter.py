@@ -149,17 +149,6 @@ class CoreAdapter:
             oracle_duration_s=job.duration_s if self.config.policy is Policy.SJF_ORACLE else None,
         )
 
-    @staticmethod
-    def predicted(job: PendingJob, duration_s: float | None) -> PendingJob:
-        if duration_s == job.predicted_duration_s:
-            return job
-        # built field by field: ``dataclasses.replace`` reads the fields by name, 8x slower
-        j = job
-        return PendingJob(j.id, j.org_id, j.project_id, j.priority, j.qos, j.submitted_at,
-                          j.gpus, j.nodes, j.cpus, j.memory_mb, j.gpu_model, j.budget_exhausted,
-                          j.gpu_milli, j.allowed_models, j.walltime_s, duration_s,
-                          j.oracle_duration_s, j.user, j.pools)  # fmt: skip
-
     def group_of(self, job: PendingJob, shape: Shape) -> Hashable:
         """Jobs the core orders by submission among themselves and treats alike otherwise."""
         if self.blocked is Blocked.SKIP:

@@ -223,7 +223,7 @@ class Replay:
         milli = job.pending.demand_milli
         if milli not in known:
             known[milli] = self.history.predict(job.pending)
-        job.pending = self.adapter.predicted(job.pending, known[milli])
+        job.pending = job.pending.with_prediction(known[milli])
         return job.pending
 
     def _apply(self, t: float, starts: list[CoreStart], victims: list[int]) -> None:

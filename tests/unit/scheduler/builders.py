@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar, cast
 
 from petaport.domain.jobs import Allocation, QosTier
 from petaport.scheduler import (
@@ -16,8 +17,18 @@ from petaport.scheduler import (
     Usage,
     schedule,
 )
+from petaport.scheduler.entities import Value
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
+V = TypeVar("V", bound=Value)
+
+
+def changed(value: V, **changes: Any) -> V:
+    """A node or job with some arguments changed (``dataclasses.replace`` for ``entities``)."""
+    unknown = set(changes) - set(value.FIELDS)
+    assert not unknown, f"not arguments of {type(value).__name__}: {unknown}"
+    args = dict(zip(value.FIELDS, value.args(), strict=True)) | changes
+    return cast(V, cast(Any, type(value))(**args))
 
 
 def node(

@@ -26,7 +26,7 @@ def kept_node_index(s: Snapshot, rnd: random.Random) -> NodeIndex:
     nodes = list(s.nodes)
     rnd.shuffle(nodes)
     for n in nodes:
-        index.put(dataclasses.replace(n, free_gpus=n.free_gpus[: rnd.randrange(3)]))
+        index.put(n.with_free(n.free_gpus[: rnd.randrange(3)]))
     rnd.shuffle(nodes)
     for n in nodes:
         index.put(n)

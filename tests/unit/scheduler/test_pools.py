@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from petaport.domain.jobs import PendingReason, QosTier
 from petaport.scheduler import NodeState, PoolShape, Snapshot, config_for, schedule
 
-from .builders import job, node, run, running, snap
+from .builders import changed, job, node, run, running, snap
 from .test_properties import CONFIGS, check_decided_once, check_resources, snapshots
 
 HK = frozenset({"hk"})
@@ -130,11 +130,10 @@ def test_limited_jobs_are_never_placed_outside_their_pools(
     s: Snapshot, data: st.DataObject
 ) -> None:
     pool_of = {n.name: data.draw(st.sampled_from(("hk", "abroad"))) for n in s.nodes}
-    nodes = tuple(dataclasses.replace(n, pool=pool_of[n.name]) for n in s.nodes)
+    nodes = tuple(changed(n, pool=pool_of[n.name]) for n in s.nodes)
     limits = data.draw(st.lists(st.booleans(), min_size=len(s.pending), max_size=len(s.pending)))
     pending = tuple(
-        dataclasses.replace(j, pools=HK) if limited else j
-        for j, limited in zip(s.pending, limits, strict=True)
+        changed(j, pools=HK) if limited else j for j, limited in zip(s.pending, limits, strict=True)
     )
     _in_pools(dataclasses.replace(s, nodes=nodes, pending=pending), pool_of)
 
@@ -142,9 +141,7 @@ def test_limited_jobs_are_never_placed_outside_their_pools(
 @settings(max_examples=150, deadline=None)
 @given(snapshots(), st.data())
 def test_pools_change_nothing_for_jobs_without_a_limit(s: Snapshot, data: st.DataObject) -> None:
-    pooled = tuple(
-        dataclasses.replace(n, pool=data.draw(st.sampled_from(("hk", "abroad")))) for n in s.nodes
-    )
+    pooled = tuple(changed(n, pool=data.draw(st.sampled_from(("hk", "abroad")))) for n in s.nodes)
     assert schedule(dataclasses.replace(s, nodes=pooled)) == schedule(s)
 
 

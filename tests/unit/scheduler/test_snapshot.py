@@ -9,13 +9,13 @@ import pytest
 from petaport.domain.jobs import QosTier
 from petaport.scheduler import PendingJob, PolicyConfig, PoolShape, RunningJob, schedule
 
-from .builders import T0, job, node, quota, running, snap
+from .builders import T0, changed, job, node, quota, running, snap
 
 
 def test_derived_fields_follow_the_arguments() -> None:
     j = job("j", 2, 3, walltime_s=100.0, predicted_s=10.0)
     assert (j.demand_milli, j.gpu_s, j.submitted_s) == (6000, 60.0, T0.timestamp())
-    assert replace(j, predicted_duration_s=None).gpu_s == 600.0
+    assert j.with_prediction(None).gpu_s == 600.0
     assert job("f", milli=250, predicted_s=40.0).gpu_s == 10.0
     assert job("cpu", 0, predicted_s=50.0).gpu_s == 5.0  # a CPU-only job counts as 0.1 GPU
     assert job("a", 1) == job("a", 1) and hash(job("a", 1)) == hash(job("a", 1))
@@ -33,12 +33,12 @@ def test_positional_arguments_skip_the_derived_fields() -> None:
         64,
     )
     assert (j.gpu_model, j.budget_exhausted, j.broke, j.demand_milli) == ("H800", True, True, 2000)
-    assert not replace(j, budget_exhausted=False).broke
+    assert not changed(j, budget_exhausted=False).broke
     assert "demand_milli" not in repr(j) and "broke" not in repr(j)
 
 
 def _busy(r: RunningJob) -> RunningJob:
-    return replace(r, gpu_model="H800")
+    return changed(r, gpu_model="H800")
 
 
 @pytest.mark.parametrize(

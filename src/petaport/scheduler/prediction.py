@@ -55,12 +55,16 @@ class DurationHistory:
         self._recent: dict[Key, deque[float]] = {}
 
     def record(self, finished: Finished) -> None:
-        keys = _keys(finished.project_id, finished.user, finished.demand_milli)
-        for key in dict.fromkeys(keys):  # the user-less key twice when user is None
-            recent = self._recent.get(key)
+        self.add(finished.project_id, finished.user, finished.demand_milli, finished.duration_s)
+
+    def add(self, project_id: str, user: str | None, demand_milli: int, duration_s: float) -> None:
+        """``record`` a finished job given by its fields (no ``Finished`` built: the simulator
+        records every job it replays)."""
+        for key in dict.fromkeys(_keys(project_id, user, demand_milli)):  # the user-less key
+            recent = self._recent.get(key)  # comes twice when user is None
             if recent is None:
                 recent = self._recent[key] = deque(maxlen=self.window)
-            recent.append(finished.duration_s)
+            recent.append(duration_s)
 
     def predict(self, job: PendingJob) -> float | None:
         for key in _keys(job.project_id, job.user, job.demand_milli):

@@ -103,6 +103,8 @@ class CoreAdapter:
         pools: Iterable[NodePool] = (),
     ) -> None:
         self.origin = origin
+        self._at_s, self._at = 0.0, origin  # the last instant asked for: at(0.0)
+        self._at_ts: float | None = None
         # the whole cluster, for snapshots that list every node (the core then sizes jobs
         # against the pools instead of counting node shapes every cycle)
         self.pools = tuple(
@@ -124,7 +126,21 @@ class CoreAdapter:
         self.calls = 0
 
     def at(self, seconds: float) -> datetime:
-        return self.origin + timedelta(seconds=seconds)
+        """The instant ``seconds`` after the trace's start (the last one remembered: a cycle
+        asks for its instant three times, and a start for it again)."""
+        if seconds == self._at_s:
+            return self._at
+        moment = self._at = self.origin + timedelta(seconds=seconds)
+        self._at_s, self._at_ts = seconds, None
+        return moment
+
+    def timestamp(self, seconds: float) -> float:
+        """``at(seconds).timestamp()``: the core's ``now`` in seconds since the epoch."""
+        moment = self.at(seconds)
+        ts = self._at_ts
+        if ts is None:
+            ts = self._at_ts = moment.timestamp()
+        return ts
 
     def pending_job(
         self, index: int, job: TraceJob, shape: Shape, walltime_s: float | None
@@ -230,25 +246,18 @@ class CoreAdapter:
         the engine, exactly as the core would derive them; ``running`` may be a live view of
         the engine's, unchanged during the call)."""
         self.calls += 1
-        now = self.at(now_s)
-        extra: dict[str, Any] = {}
-        if whole and self.pools:
-            extra["pools"] = self.pools
-        if running_index is not None:
-            extra["running_index"] = running_index
-        if node_index is not None:
-            extra["node_index"] = node_index
-        if fair_share is not None:
-            extra["fair_share"] = fair_share
         decisions = schedule(
             Snapshot(
-                now=now,
-                nodes=nodes,
-                pending=tuple(pending),
-                running=running,
+                self.at(now_s),
+                nodes,
+                tuple(pending),
+                running,
                 shares=self.shares,
                 config=self.config,
-                **extra,
+                pools=self.pools if whole else (),
+                running_index=running_index,
+                node_index=node_index,
+                fair_share=fair_share,
             )
         )
         return CoreDecision(

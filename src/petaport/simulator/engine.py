@@ -28,7 +28,7 @@ from petaport.scheduler import (
     RunningJob,
     release_of,
 )
-from petaport.scheduler.prediction import DurationHistory, Finished
+from petaport.scheduler.prediction import DurationHistory
 from petaport.simulator.adapter import (
     CoreAdapter,
     CoreDecision,
@@ -143,9 +143,7 @@ class Replay:
     def _learn(self, job: SimJob) -> None:
         if self.history is not None:
             p = job.pending
-            self.history.record(
-                Finished(p.project_id, p.user, p.demand_milli, job.trace.duration_s)
-            )
+            self.history.add(p.project_id, p.user, p.demand_milli, job.trace.duration_s)
             self._predicted.pop(p.project_id, None)
             self._learned[p.project_id] = self._learned.get(p.project_id, 0) + 1
 
@@ -206,7 +204,7 @@ class Replay:
         pending = pending_of(self, ask.indices)
         index = nodes = None
         if ask.whole:  # every running job and node is shown
-            now_s = self.adapter.at(t).timestamp()  # the core's now
+            now_s = self.adapter.timestamp(t)  # the core's now
             index = self.releases.index(now_s, self.victim_jobs.values())
             nodes = self.node_index
         return self.adapter.decide(t, ask.nodes, pending, ask.running, fair, ask.whole, index,

@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 from collections.abc import Container, Iterable
-from dataclasses import dataclass
+from typing import Final
 
 from petaport.domain.jobs import Allocation, PendingReason
 from petaport.scheduler.capacity import (
@@ -33,14 +33,28 @@ from petaport.scheduler.snapshot import MILLI, NodeState, PendingJob, PoolShape
 Exclude = Container[str] | None
 
 
-@dataclass(frozen=True, slots=True)
 class Plan:
-    nodes: tuple[FreeNode, ...]
-    gpus: int  # whole GPUs per node
-    cpus: int
-    memory_mb: int
-    share_gpu: int | None = None  # fractional: the GPU index on nodes[0]
-    milli: int = 0
+    """Where a job would start. A plain class with ``Final`` attributes, as ``entities``: one
+    is built for every job placed, and a compiled dataclass's ``__init__`` is generated Python."""
+
+    nodes: Final[tuple[FreeNode, ...]]
+    gpus: Final[int]  # whole GPUs per node
+    cpus: Final[int]
+    memory_mb: Final[int]
+    share_gpu: Final[int | None]  # fractional: the GPU index on nodes[0]
+    milli: Final[int]
+
+    def __init__(
+        self,
+        nodes: tuple[FreeNode, ...],
+        gpus: int,
+        cpus: int,
+        memory_mb: int,
+        share_gpu: int | None = None,
+        milli: int = 0,
+    ) -> None:
+        self.nodes, self.gpus, self.cpus, self.memory_mb = nodes, gpus, cpus, memory_mb
+        self.share_gpu, self.milli = share_gpu, milli
 
 
 def gpu_model_matches(node_model: str | None, wanted: str | None) -> bool:

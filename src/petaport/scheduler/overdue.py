@@ -53,7 +53,7 @@ def reserve_now(
         ranked = fitting[key]
         if len(ranked) >= nodes:
             if nodes == 1:
-                return key, [min(ranked)]
+                return key, [_least(ranked)]
             ranked.sort()
             return key, ranked[:nodes]
     return None
@@ -147,3 +147,15 @@ def _projected(
     if gpus >= need[0] and cpus >= need[1] and mem >= need[2]:
         return key, (gpus, name, cpus, mem)
     return None
+
+
+def _least(ranked: list[Candidate]) -> Candidate:
+    """``min(ranked)``, comparing the GPUs as ints first (no tuple comparison per node; names
+    are unique, so the other fields never decide)."""
+    best = ranked[0]
+    least, first = best[0], best[1]
+    for candidate in ranked:
+        gpus = candidate[0]
+        if gpus < least or (gpus == least and candidate[1] < first):
+            best, least, first = candidate, gpus, candidate[1]
+    return best

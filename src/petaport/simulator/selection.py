@@ -99,13 +99,13 @@ def _group_heads(replay: Replay) -> tuple[list[int], bool]:
     startable, fifo_order = False, replay.adapter.config.policy is Policy.FIFO_BACKFILL
     caps: dict[Shape, int] = {}
     first_blocked = -1
-    jobs, capacity = replay.jobs, replay.state.capacity
+    jobs, state = replay.jobs, replay.state
     for queue in replay.groups.values():
         # a group's jobs share its shape: read it off its first job (no group key hashed)
         shape = jobs[queue[0][1]].shape
         cap = caps.get(shape)
         if cap is None:
-            cap = caps[shape] = capacity(shape)
+            cap = caps[shape] = state.capacity(shape)  # a native call (not a bound method)
         if cap:
             startable = True
             picked.extend([key[1] for key in queue[: cap + 1]])

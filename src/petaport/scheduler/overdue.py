@@ -46,14 +46,14 @@ def reserve_now(
         return None  # it fits before any release: ``release_until`` is never called
     due = index.due
     fitting = _release(cycle.cap, keys, need, outside, due if isinstance(due, dict) else dict(due),
-                       now)  # fmt: skip
+                       now, nodes == 1)  # fmt: skip
     if fitting is None:
         return None
     for key in sorted(keys):
         ranked = fitting[key]
         if len(ranked) >= nodes:
             if nodes == 1:
-                return key, [_least(ranked)]
+                return key, ranked  # (only the best one kept)
             ranked.sort()
             return key, ranked[:nodes]
     return None
@@ -88,10 +88,11 @@ def _release(
     outside: Outside | None,
     due: dict[str, Sequence[int]],
     now: dict[str, Tracked],
+    single: bool,
 ) -> dict[str, list[Candidate]] | None:
     """Release ``due`` onto the nodes tracked ``now`` and onto those it frees enough GPUs on:
-    the nodes that then fit, per model key (None if a node due is not in the snapshot: the
-    projection then releases one by one)."""
+    the nodes that then fit, per model key (``single``: only the best one; None if a node due
+    is not in the snapshot: the projection then releases one by one)."""
     g, c, m = need
     states, built, key_of = cap.states, cap.nodes, cap.key_of
     fitting: dict[str, list[Candidate]] = {key: [] for key in keys}
@@ -104,7 +105,8 @@ def _release(
         if name in built or (now and name in now):  # read as the projection would
             found = _projected(cap, name, sums, need, outside, now.pop(name, None))
             if found is not None and found[0] in fitting:
-                fitting[found[0]].append(found[1])
+                gpus, _, cpus, mem = found[1]
+                _keep(fitting[found[0]], single, gpus, name, cpus, mem)
             continue
         gpus = len(state.free_gpus) + sums[0]
         if gpus < g:
@@ -118,10 +120,10 @@ def _release(
         cpus = state.cpus_free + sums[1]
         mem = state.memory_mb_free + sums[2]
         if cpus >= c and mem >= m:
-            fits.append((gpus, name, cpus, mem))
+            _keep(fits, single, gpus, name, cpus, mem)
     for name, (key, gpus, cpus, mem) in now.items():  # tracked nodes with nothing due
         if cpus >= c and mem >= m:
-            fitting[key].append((gpus, name, cpus, mem))
+            _keep(fitting[key], single, gpus, name, cpus, mem)
     return fitting
 
 
@@ -149,13 +151,12 @@ def _projected(
     return None
 
 
-def _least(ranked: list[Candidate]) -> Candidate:
-    """``min(ranked)``, comparing the GPUs as ints first (no tuple comparison per node; names
-    are unique, so the other fields never decide)."""
-    best = ranked[0]
-    least, first = best[0], best[1]
-    for candidate in ranked:
-        gpus = candidate[0]
-        if gpus < least or (gpus == least and candidate[1] < first):
-            best, least, first = candidate, gpus, candidate[1]
-    return best
+def _keep(fits: list[Candidate], single: bool, gpus: int, name: str, cpus: int, mem: int) -> None:
+    """Add a fitting node to its model's candidates; for a one-node job (``single``) keep
+    only the least ``(GPUs, name)``, the one ``min`` would pick (names are unique)."""
+    if single and fits:
+        best = fits[0]
+        if gpus < best[0] or (gpus == best[0] and name < best[1]):
+            fits[0] = (gpus, name, cpus, mem)
+        return
+    fits.append((gpus, name, cpus, mem))

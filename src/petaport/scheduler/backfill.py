@@ -8,6 +8,9 @@ reserved node can spare to longer work is its *slack*: projected free at the sha
 the reserved job's need. Work whose end is unknown never releases anything, so when too much
 is unknown there is no reservation and the queue is served greedily (the foundation's rule).
 
+When the caller's ``RunningIndex`` sums the overdue work per node and that work alone lets
+the job start now, ``overdue.reserve_now`` finds the same reservation without a projection.
+
 ``admit`` lets a later job start if it ends by the shadow time, or if what it takes on
 reserved nodes fits in their slack (else it is placed away from the nodes it would crowd).
 With walltimes as ends, this never delays the reserved job; with predictions, only a job that

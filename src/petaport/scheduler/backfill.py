@@ -8,6 +8,9 @@ reserved node can spare to longer work is its *slack*: projected free at the sha
 the reserved job's need. Work whose end is unknown never releases anything, so when too much
 is unknown there is no reservation and the queue is served greedily (the foundation's rule).
 
+When the caller's ``RunningIndex`` sums the overdue work per node and that work alone lets
+the job start now, ``overdue.reserve_now`` finds the same reservation without a projection.
+
 ``admit`` lets a later job start if it ends by the shadow time, or if what it takes on
 reserved nodes fits in their slack (else it is placed away from the nodes it would crowd).
 With walltimes as ends, this never delays the reserved job; with predictions, only a job that
@@ -17,10 +20,12 @@ outlives its prediction can. GPU shares of fractional jobs are never counted on 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
 from heapq import merge
 
-from petaport.scheduler.capacity import Outside
+from petaport.scheduler.capacity import Capacity, Outside
 from petaport.scheduler.cycle import Cycle, Reserved
+from petaport.scheduler.overdue import Candidate, reserve_now
 from petaport.scheduler.placement import Plan, find
 from petaport.scheduler.snapshot import MILLI, PendingJob, Release, Reservation, release_of
 
@@ -37,24 +42,51 @@ def _fits(free: list[int], need: Need) -> bool:
 
 def reserve(cycle: Cycle, job: PendingJob, keys: tuple[str, ...]) -> Reserved | None:
     """Reserve nodes for ``job`` at the earliest instant it fits, or None if none is known."""
-    projection = Projection(cycle, keys, need_of(job), cycle.cap.outside(job))
+    need, outside = need_of(job), cycle.cap.outside(job)
+    found = reserve_now(cycle, keys, need, job.nodes, outside)
+    if found is not None:  # the common case, without a projection (see overdue.py)
+        key, chosen_now = found
+        return _reserved(cycle, job, key, cycle.snapshot.now, cycle.now_s, need, chosen_now)
+    projection = Projection(cycle, keys, need, outside)
     at_s: float | None = cycle.now_s
     if not projection.enough(job.nodes):
         at_s = projection.release_until(job.nodes)
     if at_s is None:
         return None
     chosen = projection.best(job.nodes)
-    slack = {
-        name: [have - want for have, want in zip(projection.free[name], projection.need,
-                                                 strict=True)]
-        for name in chosen
-    }  # fmt: skip
-    cycle.book.charge(job.org_id, job.project_id, projection.key[chosen[0]], job.demand_milli)
-    cycle.reservations.append(Reservation(job.id, cycle.at(at_s), tuple(sorted(chosen))))
-    counted = {
-        name: set(cycle.cap.node_for(name, projection.model.get(name)).free) for name in chosen
-    }
+    free, model = projection.free, projection.model
+    cap = cycle.cap
+    for name in chosen:
+        if name not in cap.states:  # a stand-in for a node the snapshot leaves out
+            cap.node_for(name, model.get(name))
+    ranked = [(free[name][0], name, free[name][1], free[name][2]) for name in chosen]
+    key = projection.key[chosen[0]]
+    return _reserved(cycle, job, key, cycle.at(at_s), at_s, need, ranked)
+
+
+def _reserved(
+    cycle: Cycle,
+    job: PendingJob,
+    key: str,
+    at: datetime,
+    at_s: float,
+    need: Need,
+    chosen: list[Candidate],
+) -> Reserved:
+    """Book the reservation of ``chosen`` nodes (projected free GPUs, name, CPUs, MiB at
+    ``at_s``) for ``job``: what each can spare, and which of its GPUs are wholly free now."""
+    g, c, m = need
+    slack = {name: [gpus - g, cpus - c, mem - m] for gpus, name, cpus, mem in chosen}
+    cycle.book.charge(job.org_id, job.project_id, key, job.demand_milli)
+    cycle.reservations.append(Reservation(job.id, at, tuple(sorted(slack))))
+    counted = {name: _free_now(cycle.cap, name) for name in slack}
     return Reserved(job, at_s, slack, counted)
+
+
+def _free_now(cap: Capacity, name: str) -> set[int]:
+    """The GPUs of node ``name`` wholly free now (read without building the node)."""
+    node = cap.nodes.get(name)
+    return set(node.free if node is not None else cap.states[name].free_gpus)
 
 
 class Projection:

@@ -87,27 +87,34 @@ def _stop(replay: Replay) -> Ask | None:
 
 
 def _reserve(replay: Replay) -> Ask | None:
-    picked, startable = _group_heads(replay)
-    if not startable:
-        return None
-    return Ask(picked, all_nodes(replay), replay.running.values(), True)
+    caps = _capacities(replay)
+    if caps is None:
+        return None  # no queued shape can start: nothing to decide
+    return Ask(_group_heads(replay, caps), all_nodes(replay), replay.running.values(), True)
 
 
-def _group_heads(replay: Replay) -> tuple[list[int], bool]:
-    """Each group's first capacity + 1 jobs (FIFO order: one blocked head in all)."""
-    picked: list[int] = []
-    startable, fifo_order = False, replay.adapter.config.policy is Policy.FIFO_BACKFILL
+def _capacities(replay: Replay) -> dict[Shape, int] | None:
+    """Each queued shape's capacity (``Replay.shape_count`` names the shapes of the queued
+    jobs, each once), or None when none can start."""
     caps: dict[Shape, int] = {}
-    first_blocked = -1
-    jobs, capacity = replay.jobs, replay.state.capacity
-    for queue in replay.groups.values():
-        # a group's jobs share its shape: read it off its first job (no group key hashed)
-        shape = jobs[queue[0][1]].shape
-        cap = caps.get(shape)
-        if cap is None:
-            cap = caps[shape] = capacity(shape)
+    startable, state = False, replay.state
+    for shape in replay.shape_count:
+        cap = caps[shape] = state.capacity(shape)
         if cap:
             startable = True
+    return caps if startable else None
+
+
+def _group_heads(replay: Replay, caps: dict[Shape, int]) -> list[int]:
+    """Each group's first capacity + 1 jobs (FIFO order: one blocked head in all)."""
+    picked: list[int] = []
+    fifo_order = replay.adapter.config.policy is Policy.FIFO_BACKFILL
+    first_blocked = -1
+    jobs = replay.jobs
+    for queue in replay.groups.values():
+        # a group's jobs share its shape: read it off its first job (no group key hashed)
+        cap = caps[jobs[queue[0][1]].shape]
+        if cap:
             picked.extend([key[1] for key in queue[: cap + 1]])
         elif not fifo_order:
             picked.append(queue[0][1])
@@ -116,7 +123,7 @@ def _group_heads(replay: Replay) -> tuple[list[int], bool]:
     if first_blocked >= 0:
         picked.append(first_blocked)
     picked.sort()
-    return picked, startable
+    return picked
 
 
 def _open(replay: Replay, shapes: Iterable[Shape]) -> set[int]:

@@ -47,15 +47,20 @@ def due_by_node(releases: list[Release], now_s: float) -> tuple[int, dict[str, l
     return count, due
 
 
-@settings(max_examples=200, deadline=None)
-@given(snapshots(), st.randoms(use_true_random=False))
-def test_kept_indexes_change_nothing(s: Snapshot, rnd: random.Random) -> None:
+def kept_running_index(s: Snapshot) -> RunningIndex:
+    """The running index a caller keeps (overdue work summed per node) for ``s``."""
     now_s = s.now.timestamp()
     found = (release_of(r, s.config.predicts) for r in s.running)
     releases = sorted(r for r in found if r is not None)
     count, due = due_by_node(releases, now_s)
     victims = tuple(r for r in s.running if r.qos is QosTier.PREEMPTIBLE or r.borrowing)
-    running = RunningIndex(tuple(releases), victims, now_s, count, due)
+    return RunningIndex(tuple(releases), victims, now_s, count, due)
+
+
+@settings(max_examples=200, deadline=None)
+@given(snapshots(), st.randoms(use_true_random=False))
+def test_kept_indexes_change_nothing(s: Snapshot, rnd: random.Random) -> None:
+    running = kept_running_index(s)
     fair = factors(s.usage, s.quotas, s.shares, s.now, s.config.half_life_s)
     kept = dataclasses.replace(
         s, node_index=kept_node_index(s, rnd), running_index=running, fair_share=fair, usage=()

@@ -7,15 +7,14 @@ import dataclasses
 
 from hypothesis import event, given, settings
 
-from petaport.domain.jobs import QosTier
-from petaport.scheduler import RunningIndex, Snapshot, release_of, schedule
+from petaport.scheduler import Snapshot, schedule
 from petaport.scheduler.backfill import Projection, need_of
 from petaport.scheduler.config import Blocked
 from petaport.scheduler.cycle import new_cycle
 from petaport.scheduler.overdue import reserve_now
 
 from .builders import T0, job, node, running, snap
-from .test_kept_indexes import due_by_node
+from .test_kept_indexes import kept_running_index
 from .test_properties import CONFIGS, snapshots
 
 RESERVING = tuple(c for c in CONFIGS if c.blocked is Blocked.RESERVE)
@@ -23,13 +22,7 @@ RESERVING = tuple(c for c in CONFIGS if c.blocked is Blocked.RESERVE)
 
 def with_index(s: Snapshot) -> Snapshot:
     """``s`` with the running index a caller keeps (overdue work summed per node)."""
-    now_s = s.now.timestamp()
-    found = (release_of(r, s.config.predicts) for r in s.running)
-    releases = sorted(r for r in found if r is not None)
-    count, due = due_by_node(releases, now_s)
-    victims = tuple(r for r in s.running if r.qos is QosTier.PREEMPTIBLE or r.borrowing)
-    index = RunningIndex(tuple(releases), victims, now_s, count, due)
-    return dataclasses.replace(s, running_index=index)
+    return dataclasses.replace(s, running_index=kept_running_index(s))
 
 
 def test_overdue_work_gives_a_reservation_now_on_the_fullest_node() -> None:

@@ -32,12 +32,13 @@ QOS_RANK = {QosTier.PREEMPTIBLE: 0, QosTier.ON_DEMAND: 1, QosTier.RESERVED: 2}
 
 class Value:
     """Equality, hash and ``repr`` over ``args()``, the constructor's arguments in order (named
-    ``FIELDS``), as a frozen dataclass has them."""
+    ``FIELDS``), as a frozen dataclass has them. (Not on a hot path: the scheduler compares
+    and hashes ids, never these objects.)"""
 
     FIELDS: ClassVar[tuple[str, ...]] = ()
 
     def args(self) -> tuple[object, ...]:
-        raise NotImplementedError
+        return tuple([getattr(self, name) for name in self.FIELDS])
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__ or not isinstance(other, Value):
@@ -88,11 +89,6 @@ class NodeState(Value):
         self.free_gpus, self.cpus_total, self.cpus_free = free_gpus, cpus_total, cpus_free
         self.memory_mb_total, self.memory_mb_free = memory_mb_total, memory_mb_free
         self.schedulable, self.gpu_free_milli = schedulable, gpu_free_milli
-
-    def args(self) -> tuple[object, ...]:
-        return (self.name, self.pool, self.gpu_model, self.gpus_total, self.free_gpus,
-                self.cpus_total, self.cpus_free, self.memory_mb_total, self.memory_mb_free,
-                self.schedulable, self.gpu_free_milli)  # fmt: skip
 
     def with_free(self, free_gpus: tuple[int, ...]) -> NodeState:
         """The same node with other wholly free GPUs."""
@@ -213,13 +209,6 @@ class PendingJob(Value):
         self.qos_rank = QOS_RANK[QosTier(qos)] if rank is None else rank
         self.order_class = order_class(priority, gpu_s, logged, self.qos_rank)
 
-    def args(self) -> tuple[object, ...]:
-        return (self.id, self.org_id, self.project_id, self.priority, self.qos,
-                self.submitted_at, self.gpus, self.nodes, self.cpus, self.memory_mb,
-                self.gpu_model, self.budget_exhausted, self.gpu_milli, self.allowed_models,
-                self.walltime_s, self.predicted_duration_s, self.oracle_duration_s, self.user,
-                self.pools)  # fmt: skip
-
     @property
     def fractional(self) -> bool:
         return 0 < self.gpu_milli < MILLI
@@ -307,8 +296,3 @@ class RunningJob(Value):
         started = self.started_s = started_at.timestamp()
         self.walltime_end_s = None if walltime_s is None else started + walltime_s
         self.predicted_end_s = None if predicted_end is None else predicted_end.timestamp()
-
-    def args(self) -> tuple[object, ...]:
-        return (self.id, self.org_id, self.project_id, self.qos, self.started_at,
-                self.allocations, self.walltime_s, self.predicted_end, self.borrowing,
-                self.gpu_milli, self.gpu_model, self.priority)  # fmt: skip
